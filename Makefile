@@ -1,0 +1,51 @@
+# Two commands do everything on a fresh machine with Python 3.11:
+#   make demo   - create .venv, install, run a three-node federation on loopback
+#   make test   - create .venv if needed, run the tests
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+BUF_VERSION := 1.75.0
+BUF    := $(VENV)/buf/node_modules/.bin/buf
+
+.PHONY: all venv demo test proto proto-check bench lint lint-proto clean
+
+all: test
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Tamga needs Python 3.11 or newer; set PYTHON=python3.11")'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/python -m tamga.tools.demo
+
+test: $(STAMP)
+	@if command -v npm >/dev/null 2>&1; then $(MAKE) --no-print-directory lint-proto; \
+	  else echo "note: npm not found, skipping buf lint of proto/ (make lint runs it)"; fi
+	$(BIN)/python -m pytest
+
+proto: $(STAMP)
+	$(BIN)/python tools/gen_proto.py
+
+proto-check: $(STAMP)
+	$(BIN)/python tools/gen_proto.py --check
+
+bench: $(STAMP)
+	$(BIN)/python -m tamga.tools.bench
+
+$(BUF):
+	npm install --silent --no-audit --no-fund --prefix $(VENV)/buf @bufbuild/buf@$(BUF_VERSION)
+
+lint-proto: $(STAMP) $(BUF)
+	cd proto && ../$(BUF) lint
+
+lint: $(STAMP) lint-proto proto-check
+	$(BIN)/ruff check node adapters tools tests
+
+clean:
+	rm -rf $(VENV) build *.egg-info demo-federation bench-run

@@ -1,0 +1,309 @@
+"""All of Tamga's cryptography. The only module that imports ``nacl``.
+
+Keys:
+    * an Ed25519 identity key signs envelopes, receipt batches and the node's
+      identity document; its id is ``ed25519:<version>``;
+    * an X25519 encryption key, bound to the identity by the signed identity
+      document, encrypts envelope bodies with NaCl Box
+      (X25519 + XSalsa20-Poly1305); its id is ``x25519:<version>``.
+
+Signatures are made over bytes, never over objects: a purpose string
+(domain separation, so a receipt signature can never pass for an envelope
+signature) and then each part, length-prefixed. Every verification or
+decryption failure, whatever nacl said, becomes :class:`CryptoError`.
+
+Private key files are small TOML documents written with mode 0600; loading
+refuses a file that group or others can read.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import os
+import stat
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nacl.bindings
+import nacl.exceptions
+import nacl.public
+import nacl.signing
+import nacl.utils
+
+from tamga.errors import CryptoError, KeyFileError
+
+__all__ = [
+    "CRYPTO_PROFILE_V1",
+    "NONCE_SIZE",
+    "SALT_SIZE",
+    "SIGNATURE_SIZE",
+    "Channel",
+    "EncryptionKey",
+    "EncryptionPublicKey",
+    "SigningKey",
+    "VerifyKey",
+    "digest",
+    "fingerprint",
+    "load_private_key_file",
+    "random_bytes",
+    "write_private_key_file",
+]
+
+CRYPTO_PROFILE_V1 = "tamga-ed25519-x25519-xsalsa20poly1305-1"
+"""Ed25519 signatures, NaCl Box encryption, SHA-256 digests."""
+
+NONCE_SIZE = nacl.public.Box.NONCE_SIZE
+SALT_SIZE = 16
+SIGNATURE_SIZE = 64
+KEY_SIZE = 32
+
+
+def _frame(purpose: str, parts: tuple[bytes, ...]) -> bytes:
+    chunks = [purpose.encode("ascii"), b"\x00"]
+    for part in parts:
+        chunks.append(len(part).to_bytes(8, "big"))
+        chunks.append(part)
+    return b"".join(chunks)
+
+
+def digest(*parts: bytes) -> bytes:
+    """SHA-256 over the parts, each length-prefixed (so parts cannot shift)."""
+    h = hashlib.sha256()
+    for part in parts:
+        h.update(len(part).to_bytes(8, "big"))
+        h.update(part)
+    return h.digest()
+
+
+def random_bytes(size: int) -> bytes:
+    """Bytes from the operating system's CSPRNG."""
+    return nacl.utils.random(size)
+
+
+def fingerprint(public_key: bytes) -> str:
+    """Human-comparable fingerprint of a public key: SHA-256, 160 bits, in hex groups.
+
+    Two authorities compare it over the telephone or on paper before they add
+    each other as peers.
+    """
+    h = hashlib.sha256(public_key).hexdigest()[:40]
+    return " ".join(h[i : i + 4] for i in range(0, 40, 4))
+
+
+def _key_id(alg: str, version: int) -> str:
+    if version < 1:
+        raise ValueError("key version must be >= 1")
+    return f"{alg}:{version}"
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyKey:
+    """A public Ed25519 key with its id."""
+
+    key_id: str
+    raw: bytes
+
+    def __post_init__(self) -> None:
+        if not self.key_id.startswith("ed25519:"):
+            raise CryptoError(f"signing key id {self.key_id!r} is not an ed25519 key id")
+        if len(self.raw) != KEY_SIZE:
+            raise CryptoError(f"ed25519 public key {self.key_id} must be 32 bytes")
+
+    def verify(self, purpose: str, signature: bytes, *parts: bytes) -> None:
+        """Check a signature made by :meth:`SigningKey.sign`.
+
+        Raises:
+            CryptoError: the signature does not verify.
+        """
+        if len(signature) != SIGNATURE_SIZE:
+            raise CryptoError(f"signature by {self.key_id} has {len(signature)} bytes, not 64")
+        try:
+            nacl.signing.VerifyKey(self.raw).verify(_frame(purpose, parts), signature)
+        except (nacl.exceptions.BadSignatureError, nacl.exceptions.CryptoError) as exc:
+            raise CryptoError(f"{purpose} signature does not verify with {self.key_id}") from exc
+
+    @property
+    def fingerprint(self) -> str:
+        return fingerprint(self.raw)
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class SigningKey:
+    """A private Ed25519 identity key. Its repr never shows the key."""
+
+    key_id: str
+    _key: nacl.signing.SigningKey = field(compare=False)
+
+    @classmethod
+    def generate(cls, version: int = 1) -> SigningKey:
+        return cls(_key_id("ed25519", version), nacl.signing.SigningKey.generate())
+
+    @classmethod
+    def from_seed(cls, seed: bytes, version: int = 1) -> SigningKey:
+        if len(seed) != KEY_SIZE:
+            raise CryptoError("an ed25519 seed must be 32 bytes")
+        return cls(_key_id("ed25519", version), nacl.signing.SigningKey(seed))
+
+    @property
+    def seed(self) -> bytes:
+        return bytes(self._key)
+
+    @property
+    def public(self) -> VerifyKey:
+        return VerifyKey(self.key_id, bytes(self._key.verify_key))
+
+    def sign(self, purpose: str, *parts: bytes) -> bytes:
+        """Sign the purpose string and the length-prefixed parts; 64 bytes."""
+        return self._key.sign(_frame(purpose, parts)).signature
+
+    def __repr__(self) -> str:
+        return f"SigningKey({self.key_id}, fingerprint={self.public.fingerprint!r})"
+
+
+@dataclass(frozen=True, slots=True)
+class EncryptionPublicKey:
+    """A public X25519 key with its id."""
+
+    key_id: str
+    raw: bytes
+
+    def __post_init__(self) -> None:
+        if not self.key_id.startswith("x25519:"):
+            raise CryptoError(f"encryption key id {self.key_id!r} is not an x25519 key id")
+        if len(self.raw) != KEY_SIZE:
+            raise CryptoError(f"x25519 public key {self.key_id} must be 32 bytes")
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class EncryptionKey:
+    """A private X25519 encryption key. Its repr never shows the key."""
+
+    key_id: str
+    _key: nacl.public.PrivateKey = field(compare=False)
+
+    @classmethod
+    def generate(cls, version: int = 1) -> EncryptionKey:
+        return cls(_key_id("x25519", version), nacl.public.PrivateKey.generate())
+
+    @classmethod
+    def from_seed(cls, seed: bytes, version: int = 1) -> EncryptionKey:
+        if len(seed) != KEY_SIZE:
+            raise CryptoError("an x25519 private key must be 32 bytes")
+        return cls(_key_id("x25519", version), nacl.public.PrivateKey(seed))
+
+    @property
+    def seed(self) -> bytes:
+        return bytes(self._key)
+
+    @property
+    def public(self) -> EncryptionPublicKey:
+        return EncryptionPublicKey(self.key_id, bytes(self._key.public_key))
+
+    def channel(self, peer: EncryptionPublicKey) -> Channel:
+        """The authenticated-encryption channel between this key and a peer's.
+
+        The shared key is computed once here; keep the channel for the peer.
+        """
+        return Channel(nacl.public.Box(self._key, nacl.public.PublicKey(peer.raw)))
+
+    def __repr__(self) -> str:
+        return f"EncryptionKey({self.key_id})"
+
+
+@dataclass(frozen=True, slots=True, repr=False)
+class Channel:
+    """NaCl Box between two X25519 keys: either side can seal and open."""
+
+    _box: nacl.public.Box
+
+    def encrypt(self, plaintext: bytes, nonce: bytes | None = None) -> bytes:
+        """nonce (24 bytes, random unless given for known-answer tests) || ciphertext."""
+        if nonce is None:
+            nonce = random_bytes(NONCE_SIZE)
+        elif len(nonce) != NONCE_SIZE:
+            raise CryptoError("a box nonce must be 24 bytes")
+        return bytes(self._box.encrypt(plaintext, nonce))
+
+    def decrypt(self, body: bytes) -> bytes:
+        """Open what :meth:`encrypt` made.
+
+        Raises:
+            CryptoError: the body was changed, truncated, or sealed for other keys.
+        """
+        if len(body) < NONCE_SIZE + nacl.public.Box.MACBYTES:
+            raise CryptoError(f"encrypted body too short ({len(body)} bytes)")
+        try:
+            return bytes(self._box.decrypt(body))
+        except nacl.exceptions.CryptoError as exc:
+            raise CryptoError("body does not decrypt: changed, or not sealed for this node") from exc
+
+
+# -- key files -----------------------------------------------------------------
+
+_KEY_FILE_HEADER = (
+    "# Tamga node private key. Keep this file secret, readable by the node's user only.\n"
+    "# Never send it to anyone: peers need only the identity file (tamga identity export).\n"
+)
+
+
+def write_private_key_file(path: Path, key: SigningKey | EncryptionKey) -> None:
+    """Write a private key to a new file with mode 0600.
+
+    Raises:
+        KeyFileError: the file already exists or cannot be written.
+    """
+    text = (
+        _KEY_FILE_HEADER
+        + f'key_id = "{key.key_id}"\n'
+        + f'private_key = "{base64.b64encode(key.seed).decode()}"\n'
+    )
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError as exc:
+        raise KeyFileError(f"{path}: a key file is already there; refusing to overwrite it") from exc
+    except OSError as exc:
+        raise KeyFileError(f"{path}: cannot create key file: {exc.strerror}") from exc
+    try:
+        os.fchmod(fd, 0o600)
+        os.write(fd, text.encode())
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def load_private_key_file(path: Path, kind: type[SigningKey] | type[EncryptionKey]) -> SigningKey | EncryptionKey:
+    """Read a private key file written by :func:`write_private_key_file`.
+
+    Raises:
+        KeyFileError: missing, unreadable, readable by group or others, or malformed.
+    """
+    try:
+        st = path.stat()
+    except FileNotFoundError as exc:
+        raise KeyFileError(f"{path}: key file not found") from exc
+    except OSError as exc:
+        raise KeyFileError(f"{path}: cannot read key file: {exc.strerror}") from exc
+    if st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise KeyFileError(
+            f"{path}: key file is accessible to group or others (mode {stat.S_IMODE(st.st_mode):04o}); "
+            f"refusing to use it. Run: chmod 600 {path}"
+        )
+    try:
+        doc = tomllib.loads(path.read_text("utf-8"))
+    except OSError as exc:
+        raise KeyFileError(f"{path}: cannot read key file: {exc.strerror}") from exc
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise KeyFileError(f"{path}: not a Tamga key file ({exc})") from exc
+    key_id = doc.get("key_id")
+    encoded = doc.get("private_key")
+    alg = "ed25519" if kind is SigningKey else "x25519"
+    if not isinstance(key_id, str) or not key_id.startswith(alg + ":"):
+        raise KeyFileError(f"{path}: key_id must be '{alg}:<version>', found {key_id!r}")
+    try:
+        version = int(key_id.split(":", 1)[1])
+        seed = base64.b64decode(str(encoded), validate=True)
+        return kind.from_seed(seed, version)
+    except (ValueError, CryptoError) as exc:
+        raise KeyFileError(f"{path}: private_key is not a valid base64 32-byte {alg} key") from exc

@@ -1,0 +1,67 @@
+"""The protocol core: envelopes, receipts, identities and retry decisions.
+
+No I/O here (no sockets, files, database or event loop): functions take
+bytes, messages and a clock value and return messages and decisions. The
+gRPC, SQLite and filesystem layers of the node are thin shells that drive it,
+and its tests need neither sockets nor sleeping.
+"""
+
+from tamga.protocol._backoff import Backoff
+from tamga.protocol._envelope import (
+    DEFAULT_MAX_ENVELOPE_BYTES,
+    ENVELOPE_PURPOSE,
+    RECORD_TYPES,
+    Opened,
+    Refused,
+    Sealed,
+    envelope_digest,
+    open_envelope,
+    open_stored,
+    record_type_of,
+    seal,
+)
+from tamga.protocol._identity import (
+    PROTOCOL_VERSION,
+    SUPPORTED_CRYPTO_PROFILES,
+    SUPPORTED_PROTOCOL_VERSIONS,
+    LocalIdentity,
+    Peer,
+    PeerDirectory,
+    check_node_id,
+    read_identity,
+)
+from tamga.protocol._receipts import (
+    RECEIPT_PURPOSE,
+    ReceiptError,
+    ReceiptOutcome,
+    check_receipts,
+    sign_receipts,
+)
+
+__all__ = [
+    "DEFAULT_MAX_ENVELOPE_BYTES",
+    "ENVELOPE_PURPOSE",
+    "PROTOCOL_VERSION",
+    "RECEIPT_PURPOSE",
+    "RECORD_TYPES",
+    "SUPPORTED_CRYPTO_PROFILES",
+    "SUPPORTED_PROTOCOL_VERSIONS",
+    "Backoff",
+    "LocalIdentity",
+    "Opened",
+    "Peer",
+    "PeerDirectory",
+    "ReceiptError",
+    "ReceiptOutcome",
+    "Refused",
+    "Sealed",
+    "check_node_id",
+    "check_receipts",
+    "envelope_digest",
+    "open_envelope",
+    "open_stored",
+    "read_identity",
+    "record_type_of",
+    "seal",
+    "sign_receipts",
+]

@@ -1,0 +1,164 @@
+"""Who we are and who our peers are: identities, as plain values (no I/O)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+from google.protobuf.message import DecodeError
+
+from tamga.crypto import (
+    CRYPTO_PROFILE_V1,
+    Channel,
+    EncryptionKey,
+    EncryptionPublicKey,
+    SigningKey,
+    VerifyKey,
+)
+from tamga.errors import CryptoError
+from tamga.v1 import identity_pb2
+
+__all__ = [
+    "IDENTITY_PURPOSE",
+    "PROTOCOL_VERSION",
+    "SUPPORTED_CRYPTO_PROFILES",
+    "SUPPORTED_PROTOCOL_VERSIONS",
+    "LocalIdentity",
+    "Peer",
+    "PeerDirectory",
+    "check_node_id",
+    "read_identity",
+]
+
+PROTOCOL_VERSION = 1
+SUPPORTED_PROTOCOL_VERSIONS = (1,)
+SUPPORTED_CRYPTO_PROFILES = (CRYPTO_PROFILE_V1,)
+IDENTITY_PURPOSE = "tamga/v1/identity"
+
+_NODE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
+
+
+def check_node_id(node_id: str) -> str:
+    """Return ``node_id`` if it is a valid node id, else raise ValueError."""
+    if not _NODE_ID.match(node_id):
+        raise ValueError(
+            f"node id {node_id!r} must be 1-63 letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit"
+        )
+    return node_id
+
+
+@dataclass(frozen=True, slots=True)
+class LocalIdentity:
+    """This node: its id, country, authority and private keys."""
+
+    node_id: str
+    country: str
+    authority: str
+    signing_key: SigningKey
+    encryption_key: EncryptionKey
+
+    def identity_document(
+        self, endpoints: Iterable[str], issued_at: float
+    ) -> identity_pb2.SignedIdentity:
+        """The signed public identity that peers add (``tamga identity export``)."""
+        ident = identity_pb2.NodeIdentity(
+            node_id=self.node_id,
+            country=self.country,
+            authority=self.authority,
+            endpoints=list(endpoints),
+            signing_key=identity_pb2.PublicKey(
+                key_id=self.signing_key.key_id, public_key=self.signing_key.public.raw
+            ),
+            encryption_key=identity_pb2.PublicKey(
+                key_id=self.encryption_key.key_id, public_key=self.encryption_key.public.raw
+            ),
+            protocol_versions=list(SUPPORTED_PROTOCOL_VERSIONS),
+            crypto_profiles=list(SUPPORTED_CRYPTO_PROFILES),
+        )
+        ident.issued_at.FromNanoseconds(int(issued_at * 1e9))
+        body = ident.SerializeToString()
+        return identity_pb2.SignedIdentity(
+            identity=body, signature=self.signing_key.sign(IDENTITY_PURPOSE, body)
+        )
+
+
+@dataclass(slots=True)
+class Peer:
+    """A peer node as this node knows it: public keys and where to reach it."""
+
+    node_id: str
+    country: str
+    authority: str
+    verify_key: VerifyKey
+    encryption_key: EncryptionPublicKey
+    endpoints: tuple[str, ...]
+    _channel: Channel | None = field(default=None, compare=False, repr=False)
+
+    def channel(self, local: LocalIdentity) -> Channel:
+        """The Box channel between our encryption key and the peer's (cached)."""
+        if self._channel is None:
+            self._channel = local.encryption_key.channel(self.encryption_key)
+        return self._channel
+
+    @property
+    def fingerprint(self) -> str:
+        return self.verify_key.fingerprint
+
+
+def read_identity(signed: identity_pb2.SignedIdentity) -> Peer:
+    """Check a peer's signed identity document and return the peer.
+
+    The document must be signed by the identity key it names; that signature
+    binds the encryption key to the identity.
+
+    Raises:
+        CryptoError: the document is malformed or its signature does not verify.
+    """
+    try:
+        ident = identity_pb2.NodeIdentity.FromString(signed.identity)
+    except DecodeError as exc:
+        raise CryptoError("identity document does not parse") from exc
+    try:
+        check_node_id(ident.node_id)
+        verify_key = VerifyKey(ident.signing_key.key_id, ident.signing_key.public_key)
+        enc_key = EncryptionPublicKey(ident.encryption_key.key_id, ident.encryption_key.public_key)
+    except ValueError as exc:
+        raise CryptoError(f"identity document: {exc}") from exc
+    verify_key.verify(IDENTITY_PURPOSE, signed.signature, signed.identity)
+    return Peer(
+        node_id=ident.node_id,
+        country=ident.country,
+        authority=ident.authority,
+        verify_key=verify_key,
+        encryption_key=enc_key,
+        endpoints=tuple(ident.endpoints),
+    )
+
+
+class PeerDirectory:
+    """The peers this node exchanges with, by node id."""
+
+    def __init__(self, peers: Iterable[Peer] = ()) -> None:
+        self._peers: dict[str, Peer] = {}
+        for peer in peers:
+            self.add(peer)
+
+    def add(self, peer: Peer) -> None:
+        self._peers[peer.node_id] = peer
+
+    def get(self, node_id: str) -> Peer | None:
+        return self._peers.get(node_id)
+
+    def by_country(self, country: str) -> list[Peer]:
+        return [p for p in self._peers.values() if p.country == country]
+
+    def __iter__(self) -> Iterator[Peer]:
+        return iter(sorted(self._peers.values(), key=lambda p: p.node_id))
+
+    def __len__(self) -> int:
+        return len(self._peers)
+
+    def __contains__(self, node_id: object) -> bool:
+        return node_id in self._peers

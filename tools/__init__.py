@@ -1,0 +1,1 @@
+"""Operator tools: the demo federation, the benchmark, code generation."""
