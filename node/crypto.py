@@ -26,12 +26,10 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import nacl.bindings
 import nacl.exceptions
 import nacl.public
 import nacl.signing
 import nacl.utils
-
 from tamga.errors import CryptoError, KeyFileError
 
 __all__ = [
@@ -58,6 +56,7 @@ NONCE_SIZE = nacl.public.Box.NONCE_SIZE
 SALT_SIZE = 16
 SIGNATURE_SIZE = 64
 KEY_SIZE = 32
+MAC_SIZE = 16  # Poly1305 tag of XSalsa20-Poly1305
 
 
 def _frame(purpose: str, parts: tuple[bytes, ...]) -> bytes:
@@ -232,7 +231,7 @@ class Channel:
         Raises:
             CryptoError: the body was changed, truncated, or sealed for other keys.
         """
-        if len(body) < NONCE_SIZE + nacl.public.Box.MACBYTES:
+        if len(body) < NONCE_SIZE + MAC_SIZE:
             raise CryptoError(f"encrypted body too short ({len(body)} bytes)")
         try:
             return bytes(self._box.decrypt(body))

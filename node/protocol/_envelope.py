@@ -20,7 +20,6 @@ import uuid
 from dataclasses import dataclass
 
 from google.protobuf.message import DecodeError
-
 from tamga.crypto import CRYPTO_PROFILE_V1, SALT_SIZE, digest, random_bytes
 from tamga.errors import CryptoError
 from tamga.protocol._identity import (

@@ -7,7 +7,6 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 from google.protobuf.message import DecodeError
-
 from tamga.crypto import (
     CRYPTO_PROFILE_V1,
     Channel,

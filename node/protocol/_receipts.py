@@ -18,7 +18,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from google.protobuf.message import DecodeError
-
 from tamga.errors import CryptoError
 from tamga.protocol._identity import PROTOCOL_VERSION, LocalIdentity, Peer
 from tamga.v1 import envelope_pb2

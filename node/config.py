@@ -1,0 +1,320 @@
+"""The node's configuration: ``tamga.toml`` in the node directory.
+
+One frozen class per section, defaults in code, durations as strings
+("500ms", "30s", "5m", "1h"). Every error names the file, the key path and
+what was expected. Paths are relative to the node directory. The config is
+loaded once, at start, and passed down; nothing deeper reads the environment.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from tamga.errors import ConfigError
+from tamga.protocol import check_node_id
+
+__all__ = [
+    "CONFIG_NAME",
+    "AdapterConfig",
+    "Config",
+    "DeliveryConfig",
+    "FoldersConfig",
+    "KeysConfig",
+    "LimitsConfig",
+    "LoggingConfig",
+    "NodeConfig",
+    "ServerConfig",
+    "StoreConfig",
+    "load_config",
+    "parse_duration",
+    "render_config",
+]
+
+CONFIG_NAME = "tamga.toml"
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)\s*$")
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+
+
+def parse_duration(text: object, where: str) -> float:
+    """Seconds in a duration string such as "500ms", "30s", "5m", "1h".
+
+    Raises:
+        ConfigError: not a duration; the message names ``where``.
+    """
+    m = _DURATION.match(text) if isinstance(text, str) else None
+    if not m:
+        raise ConfigError(f"{where}: {text!r} is not a duration (write e.g. \"500ms\", \"30s\", \"5m\", \"1h\")")
+    return float(m.group(1)) * _UNITS[m.group(2)]
+
+
+@dataclass(frozen=True, slots=True)
+class NodeConfig:
+    id: str = ""
+    country: str = ""
+    authority: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ServerConfig:
+    listen: str = "127.0.0.1:7400"
+    advertise: tuple[str, ...] = ()
+    grace: float = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class AdapterConfig:
+    name: str = "json"
+
+
+@dataclass(frozen=True, slots=True)
+class FoldersConfig:
+    outgoing: Path = Path("outgoing")
+    processed: Path = Path("processed")
+    failed: Path = Path("failed")
+    incoming: Path = Path("incoming")
+    peers: Path = Path("peers")
+    run: Path = Path("run")
+
+
+@dataclass(frozen=True, slots=True)
+class StoreConfig:
+    path: Path = Path("state/tamga.db")
+
+
+@dataclass(frozen=True, slots=True)
+class KeysConfig:
+    signing: Path = Path("keys/signing.key")
+    encryption: Path = Path("keys/encryption.key")
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryConfig:
+    batch_size: int = 64
+    max_batch_bytes: int = 8 * 1024 * 1024
+    max_in_flight: int = 4
+    backoff_initial: float = 1.0
+    backoff_max: float = 300.0
+    receipt_timeout: float = 30.0
+    connect_timeout: float = 10.0
+    poll_interval: float = 0.5
+    idle_close: float = 5.0
+
+
+@dataclass(frozen=True, slots=True)
+class LimitsConfig:
+    max_envelope_bytes: int = 4 * 1024 * 1024
+    max_file_bytes: int = 64 * 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class LoggingConfig:
+    level: str = "info"
+    format: str = "auto"
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """A node's whole configuration, with paths made absolute."""
+
+    home: Path
+    node: NodeConfig
+    server: ServerConfig = field(default_factory=ServerConfig)
+    adapter: AdapterConfig = field(default_factory=AdapterConfig)
+    folders: FoldersConfig = field(default_factory=FoldersConfig)
+    store: StoreConfig = field(default_factory=StoreConfig)
+    keys: KeysConfig = field(default_factory=KeysConfig)
+    delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
+    limits: LimitsConfig = field(default_factory=LimitsConfig)
+    logging: LoggingConfig = field(default_factory=LoggingConfig)
+
+    @property
+    def config_path(self) -> Path:
+        return self.home / CONFIG_NAME
+
+    def path(self, rel: Path) -> Path:
+        return rel if rel.is_absolute() else self.home / rel
+
+
+_SECTIONS: dict[str, type] = {
+    "node": NodeConfig,
+    "server": ServerConfig,
+    "adapter": AdapterConfig,
+    "folders": FoldersConfig,
+    "store": StoreConfig,
+    "keys": KeysConfig,
+    "delivery": DeliveryConfig,
+    "limits": LimitsConfig,
+    "logging": LoggingConfig,
+}
+_DURATIONS = {
+    "backoff_initial",
+    "backoff_max",
+    "receipt_timeout",
+    "connect_timeout",
+    "poll_interval",
+    "idle_close",
+    "grace",
+}
+
+
+def _convert(section: str, key: str, value: Any, default: Any, where: str) -> Any:
+    if key in _DURATIONS:
+        return parse_duration(value, where)
+    if isinstance(default, Path):
+        if not isinstance(value, str) or not value:
+            raise ConfigError(f"{where}: expected a path (a string), found {value!r}")
+        return Path(value)
+    if isinstance(default, bool):
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where}: expected true or false, found {value!r}")
+        return value
+    if isinstance(default, int):
+        if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+            raise ConfigError(f"{where}: expected a positive whole number, found {value!r}")
+        return value
+    if isinstance(default, tuple):
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise ConfigError(f"{where}: expected a list of strings, found {value!r}")
+        return tuple(value)
+    if not isinstance(value, str):
+        raise ConfigError(f"{where}: expected a string, found {value!r}")
+    return value
+
+
+def load_config(home: Path) -> Config:
+    """Read and check ``HOME/tamga.toml``.
+
+    Raises:
+        ConfigError: missing, unreadable, not TOML, unknown section or key,
+            wrong type, or an invalid value; the message says where.
+    """
+    path = home / CONFIG_NAME
+    try:
+        text = path.read_text("utf-8")
+    except FileNotFoundError as exc:
+        raise ConfigError(
+            f"{path}: no node configuration here; create a node with 'tamga init {home}' "
+            "or point --home at an existing node directory"
+        ) from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read the configuration: {exc}") from exc
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from exc
+    sections: dict[str, Any] = {}
+    for name, table in doc.items():
+        cls = _SECTIONS.get(name)
+        if cls is None:
+            raise ConfigError(f"{path}: unknown section [{name}]; known: {', '.join(_SECTIONS)}")
+        if not isinstance(table, dict):
+            raise ConfigError(f"{path}: [{name}] must be a table")
+        defaults = cls()
+        known = {f.name for f in fields(cls)}
+        values = {}
+        for key, value in table.items():
+            where = f"{path}: [{name}] {key}"
+            if key not in known:
+                raise ConfigError(f"{path}: [{name}] has no key {key!r}; known: {', '.join(sorted(known))}")
+            values[key] = _convert(name, key, value, getattr(defaults, key), where)
+        sections[name] = cls(**values)
+    node = sections.get("node")
+    if node is None or not node.id:
+        raise ConfigError(f"{path}: [node] id is required")
+    try:
+        check_node_id(node.id)
+    except ValueError as exc:
+        raise ConfigError(f"{path}: [node] id: {exc}") from exc
+    if not re.fullmatch(r"[A-Z]{2}", node.country):
+        raise ConfigError(f"{path}: [node] country must be an ISO 3166-1 alpha-2 code such as \"KZ\", found {node.country!r}")
+    server = sections.get("server", ServerConfig())
+    _check_endpoint(server.listen, f"{path}: [server] listen")
+    for ep in server.advertise:
+        _check_endpoint(ep, f"{path}: [server] advertise")
+    log = sections.get("logging", LoggingConfig())
+    if log.level not in ("debug", "info", "warning", "error"):
+        raise ConfigError(f"{path}: [logging] level must be debug, info, warning or error, found {log.level!r}")
+    if log.format not in ("auto", "json", "console"):
+        raise ConfigError(f"{path}: [logging] format must be auto, json or console, found {log.format!r}")
+    delivery = sections.get("delivery", DeliveryConfig())
+    if delivery.backoff_initial > delivery.backoff_max:
+        raise ConfigError(f"{path}: [delivery] backoff_initial is longer than backoff_max")
+    return Config(home=home.resolve(), **sections)
+
+
+def _check_endpoint(value: str, where: str) -> None:
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ConfigError(f"{where}: {value!r} is not host:port")
+
+
+def render_config(*, node_id: str, country: str, authority: str, listen: str, advertise: list[str], adapter: str) -> str:
+    """The tamga.toml that ``tamga init`` writes, with every setting explained."""
+    adv = ", ".join(f'"{a}"' for a in advertise)
+    return f'''# Tamga node configuration. Paths are relative to this folder.
+
+[node]
+# Node id, unique in the federation; peers address this node by it.
+id = "{node_id}"
+# ISO 3166-1 alpha-2 of the customs service that runs this node.
+country = "{country}"
+authority = "{_toml_escape(authority)}"
+
+[server]
+# Address the node listens on for peers (gRPC).
+listen = "{listen}"
+# Endpoints written into this node's identity file, where peers connect.
+advertise = [{adv}]
+# How long a stopping node lets running exchanges finish.
+grace = "5s"
+
+[adapter]
+# The adapter that translates between the national system's files and
+# Tamga records ('tamga adapters list' shows the installed ones).
+name = "{adapter}"
+
+[folders]
+# The national system writes files here (under a temporary name, then renamed).
+outgoing = "outgoing"
+# Files that were accepted and queued are moved here.
+processed = "processed"
+# Files that could not be accepted are moved here, each with NAME.error.json.
+failed = "failed"
+# Records that arrive from peers are written here, one file each.
+incoming = "incoming"
+peers = "peers"
+run = "run"
+
+[store]
+path = "state/tamga.db"
+
+[keys]
+# Private keys: mode 0600, never share them. Peers get 'tamga identity export'.
+signing = "keys/signing.key"
+encryption = "keys/encryption.key"
+
+[delivery]
+batch_size = 64
+max_in_flight = 4
+backoff_initial = "1s"
+backoff_max = "5m"
+receipt_timeout = "30s"
+poll_interval = "500ms"
+
+[limits]
+max_envelope_bytes = 4194304
+max_file_bytes = 67108864
+
+[logging]
+level = "info"
+# auto: console on a terminal, JSON otherwise.
+format = "auto"
+'''
+
+
+def _toml_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"', '\\"')

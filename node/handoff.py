@@ -1,0 +1,98 @@
+"""From the inbox to the national system: the incoming folder.
+
+Each accepted record is decrypted from the stored envelope, encoded by the
+adapter and written into the incoming folder atomically (a dot-name, then a
+rename), one file per record, named ``SENDER-SEQ-MESSAGEID.ext`` so that a
+record written again after a crash overwrites itself instead of appearing
+twice. The inbox row is marked only after the file is in place.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from tamga.adapters import Adapter
+from tamga.errors import TamgaError
+from tamga.intake import write_atomically
+from tamga.logging import get_logger
+from tamga.protocol import LocalIdentity, PeerDirectory, open_stored
+from tamga.store import InboxRow, Store
+
+__all__ = ["Handoff"]
+
+log = get_logger("tamga.handoff")
+
+
+class Handoff:
+    """Writes accepted records into the incoming folder."""
+
+    def __init__(
+        self,
+        *,
+        local: LocalIdentity,
+        peers: PeerDirectory,
+        store: Store,
+        adapter: Adapter,
+        incoming: Path,
+        poll_interval: float,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.local = local
+        self.peers = peers
+        self.store = store
+        self.adapter = adapter
+        self.incoming = incoming
+        self.poll_interval = poll_interval
+        self.clock = clock
+        self._wakeup = asyncio.Event()
+        self._stuck: set[int] = set()
+
+    def wake(self) -> None:
+        self._wakeup.set()
+
+    async def run(self) -> None:
+        while True:
+            self._wakeup.clear()
+            moved = await self.run_once()
+            if not moved:
+                try:
+                    await asyncio.wait_for(self._wakeup.wait(), self.poll_interval)
+                except TimeoutError:
+                    pass
+
+    def file_name(self, row: InboxRow) -> str:
+        return f"{row.sender}-{row.seq:012d}-{row.message_id}{self.adapter.file_suffix}"
+
+    def _write(self, rows: list[InboxRow]) -> list[tuple[int, str, str, str]]:
+        done = []
+        for row in rows:
+            try:
+                record = open_stored(row.envelope, local=self.local, peers=self.peers)
+                data = self.adapter.encode([record])
+            except TamgaError as exc:
+                if row.seq not in self._stuck:
+                    self._stuck.add(row.seq)
+                    log.error("record_not_handed_off", message_id=row.message_id, peer=row.sender,
+                              record_type=row.record_type, error=str(exc))
+                continue
+            name = self.file_name(row)
+            write_atomically(self.incoming / name, data)
+            done.append((row.seq, name, row.message_id, row.sender))
+        return done
+
+    async def run_once(self) -> int:
+        """Hand off what is pending; returns how many records were written."""
+        rows = [r for r in await self.store.pending_handoff(256 + len(self._stuck)) if r.seq not in self._stuck]
+        if not rows:
+            return 0
+        self.incoming.mkdir(parents=True, exist_ok=True)
+        done = await asyncio.to_thread(self._write, rows)
+        if done:
+            await self.store.mark_handed_off([(seq, name) for seq, name, _, _ in done], now=self.clock())
+            types = {r.seq: r.record_type for r in rows}
+            for seq, name, mid, sender in done:
+                log.info("record_handed_off", message_id=mid, peer=sender, record_type=types[seq], file=name)
+        return len(done)

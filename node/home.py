@@ -1,0 +1,234 @@
+"""The node directory: creating it, and reading its keys and peers.
+
+Layout (``tamga init DIR``)::
+
+    DIR/tamga.toml            configuration
+    DIR/keys/                 private keys, folder 0700, files 0600
+    DIR/peers/ID.identity.json   peers' signed identity files
+    DIR/outgoing/ processed/ failed/ incoming/   the drop folders
+    DIR/state/tamga.db        the store
+    DIR/run/                  pid and bound address of a running node
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import os
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from google.protobuf.message import DecodeError
+from tamga.config import CONFIG_NAME, Config, render_config
+from tamga.crypto import EncryptionKey, SigningKey, load_private_key_file, write_private_key_file
+from tamga.errors import ConfigError, CryptoError
+from tamga.protocol import LocalIdentity, Peer, PeerDirectory, check_node_id, read_identity
+from tamga.v1 import identity_pb2
+
+__all__ = [
+    "IDENTITY_FILE_FORMAT",
+    "PeerFile",
+    "add_peer",
+    "export_identity",
+    "init_home",
+    "load_local_identity",
+    "load_peers",
+    "parse_identity_file",
+]
+
+IDENTITY_FILE_FORMAT = "tamga-identity-1"
+
+
+def init_home(
+    home: Path,
+    *,
+    node_id: str,
+    country: str,
+    authority: str,
+    listen: str,
+    advertise: list[str] | None = None,
+    adapter: str = "json",
+) -> Config:
+    """Create a node directory with fresh keys.
+
+    Raises:
+        ConfigError: the directory already holds a node, or an argument is invalid.
+        KeyFileError: a key could not be written.
+    """
+    from tamga.config import load_config
+
+    try:
+        check_node_id(node_id)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc
+    if not re.fullmatch(r"[A-Z]{2}", country):
+        raise ConfigError(f"country must be an ISO 3166-1 alpha-2 code such as KZ, found {country!r}")
+    if (home / CONFIG_NAME).exists():
+        raise ConfigError(f"{home / CONFIG_NAME}: a node already exists here; refusing to overwrite it")
+    host, _, port = listen.rpartition(":")
+    advertise = advertise or ([listen] if port != "0" else [])
+    home.mkdir(parents=True, exist_ok=True)
+    for sub in ("outgoing", "processed", "failed", "incoming", "peers", "state", "run"):
+        (home / sub).mkdir(exist_ok=True)
+    keys = home / "keys"
+    keys.mkdir(mode=0o700, exist_ok=True)
+    os.chmod(keys, 0o700)
+    write_private_key_file(keys / "signing.key", SigningKey.generate())
+    write_private_key_file(keys / "encryption.key", EncryptionKey.generate())
+    text = render_config(
+        node_id=node_id, country=country, authority=authority, listen=listen, advertise=advertise, adapter=adapter
+    )
+    tmp = home / (CONFIG_NAME + ".tmp")
+    tmp.write_text(text, "utf-8")
+    os.replace(tmp, home / CONFIG_NAME)
+    return load_config(home)
+
+
+def load_local_identity(config: Config) -> LocalIdentity:
+    """This node's identity and private keys.
+
+    Raises:
+        KeyFileError: a key file is missing, unsafe or malformed.
+    """
+    sk = load_private_key_file(config.path(config.keys.signing), SigningKey)
+    ek = load_private_key_file(config.path(config.keys.encryption), EncryptionKey)
+    assert isinstance(sk, SigningKey) and isinstance(ek, EncryptionKey)
+    return LocalIdentity(
+        node_id=config.node.id,
+        country=config.node.country,
+        authority=config.node.authority,
+        signing_key=sk,
+        encryption_key=ek,
+    )
+
+
+def export_identity(local: LocalIdentity, endpoints: list[str], *, now: float | None = None) -> str:
+    """This node's identity file (JSON text) for peers to add. Public keys only."""
+    signed = local.identity_document(endpoints, time.time() if now is None else now)
+    doc = {
+        "format": IDENTITY_FILE_FORMAT,
+        "node_id": local.node_id,
+        "country": local.country,
+        "authority": local.authority,
+        "endpoints": list(endpoints),
+        "signing_key_id": local.signing_key.key_id,
+        "encryption_key_id": local.encryption_key.key_id,
+        "fingerprint": local.signing_key.public.fingerprint,
+        "signed_identity": base64.b64encode(signed.SerializeToString()).decode(),
+    }
+    return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
+
+
+@dataclass(frozen=True, slots=True)
+class PeerFile:
+    """A peer's identity file as read and checked."""
+
+    peer: Peer
+    document: dict[str, Any]
+
+
+def parse_identity_file(text: str, where: str) -> PeerFile:
+    """Check an identity file made by ``tamga identity export``.
+
+    The readable fields must match the signed identity inside, which must
+    verify with the identity key it names.
+
+    Raises:
+        ConfigError: not an identity file, or inconsistent.
+        CryptoError: the signature does not verify.
+    """
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{where}: not an identity file (invalid JSON at line {exc.lineno}: {exc.msg})") from exc
+    if not isinstance(doc, dict) or doc.get("format") != IDENTITY_FILE_FORMAT:
+        raise ConfigError(f"{where}: not a Tamga identity file (format must be {IDENTITY_FILE_FORMAT!r})")
+    try:
+        raw = base64.b64decode(str(doc.get("signed_identity", "")), validate=True)
+        signed = identity_pb2.SignedIdentity.FromString(raw)
+    except (binascii.Error, ValueError, DecodeError) as exc:
+        raise ConfigError(f"{where}: signed_identity is not valid base64 protobuf") from exc
+    try:
+        peer = read_identity(signed)
+    except CryptoError as exc:
+        raise CryptoError(f"{where}: {exc}; the file was changed or is not from that node") from exc
+    for key, signed_value in (
+        ("node_id", peer.node_id),
+        ("country", peer.country),
+        ("signing_key_id", peer.verify_key.key_id),
+        ("fingerprint", peer.fingerprint),
+    ):
+        if doc.get(key) != signed_value:
+            raise ConfigError(f"{where}: readable field {key!r} does not match the signed identity")
+    local = doc.get("local") or {}
+    if local.get("endpoints"):
+        peer.endpoints = tuple(local["endpoints"])
+    return PeerFile(peer, doc)
+
+
+def add_peer(config: Config, identity_path: Path, *, endpoint: str | None = None, replace: bool = False) -> Peer:
+    """Check a peer's identity file and add it to this node's peers.
+
+    Raises:
+        ConfigError: unreadable or invalid file, the node's own identity, a
+            peer with other keys already present (without ``replace``).
+        CryptoError: the identity's signature does not verify.
+    """
+    try:
+        text = identity_path.read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{identity_path}: cannot read: {exc}") from exc
+    pf = parse_identity_file(text, str(identity_path))
+    peer = pf.peer
+    if peer.node_id == config.node.id:
+        raise ConfigError(f"{identity_path}: this is this node's own identity ({peer.node_id})")
+    doc = dict(pf.document)
+    doc.pop("local", None)
+    if endpoint:
+        doc["local"] = {"endpoints": [endpoint]}
+        peer.endpoints = (endpoint,)
+    if not peer.endpoints:
+        raise ConfigError(f"{identity_path}: the identity names no endpoint; give one with --endpoint HOST:PORT")
+    peers_dir = config.path(config.folders.peers)
+    peers_dir.mkdir(parents=True, exist_ok=True)
+    target = peers_dir / f"{peer.node_id}.identity.json"
+    if target.exists() and not replace:
+        old = parse_identity_file(target.read_text("utf-8"), str(target)).peer
+        if old.verify_key != peer.verify_key or old.encryption_key != peer.encryption_key:
+            raise ConfigError(
+                f"peer {peer.node_id} is already known with other keys (fingerprint {old.fingerprint}); "
+                "use --replace only after confirming the new fingerprint with that authority"
+            )
+    tmp = target.with_suffix(".tmp")
+    tmp.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", "utf-8")
+    os.replace(tmp, target)
+    return peer
+
+
+def load_peers(config: Config) -> PeerDirectory:
+    """Every peer in the peers folder, checked.
+
+    Raises:
+        ConfigError: a peer file is invalid (the node will not start with it).
+        CryptoError: a peer file's signature does not verify.
+    """
+    directory = PeerDirectory()
+    peers_dir = config.path(config.folders.peers)
+    if not peers_dir.is_dir():
+        return directory
+    for path in sorted(peers_dir.glob("*.identity.json")):
+        try:
+            text = path.read_text("utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{path}: cannot read peer file: {exc}") from exc
+        peer = parse_identity_file(text, str(path)).peer
+        if peer.node_id == config.node.id:
+            raise ConfigError(f"{path}: holds this node's own identity; remove it")
+        directory.add(peer)
+    return directory
+
+

@@ -1,0 +1,114 @@
+"""Receiving a batch of envelopes from a peer, up to the signed receipts.
+
+For each envelope of the batch: the protocol core checks, decrypts and
+verifies it (nothing is stored before that); the store commits everything
+that passed, deduplicating on (sender, message id), in one transaction; then
+one receipt batch is signed. A receipt therefore always means "committed".
+If the store cannot commit (a full disk), no receipt is sent: the sender
+keeps the envelopes and tries again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Sequence
+
+from tamga.logging import get_logger
+from tamga.protocol import (
+    DEFAULT_MAX_ENVELOPE_BYTES,
+    LocalIdentity,
+    Opened,
+    PeerDirectory,
+    Refused,
+    open_envelope,
+    sign_receipts,
+)
+from tamga.store import AcceptItem, Store
+from tamga.v1 import envelope_pb2
+
+__all__ = ["Receiver"]
+
+log = get_logger("tamga.inbound")
+S = envelope_pb2.ReceiptStatus
+R = envelope_pb2.RejectReason
+
+
+class Receiver:
+    """Turns envelope batches into committed inbox rows and signed receipts."""
+
+    def __init__(
+        self,
+        *,
+        local: LocalIdentity,
+        peers: PeerDirectory,
+        store: Store,
+        clock: Callable[[], float] = time.time,
+        max_envelope_bytes: int = DEFAULT_MAX_ENVELOPE_BYTES,
+        on_accepted: Callable[[], None] | None = None,
+    ) -> None:
+        self.local = local
+        self.peers = peers
+        self.store = store
+        self.clock = clock
+        self.max_envelope_bytes = max_envelope_bytes
+        self.on_accepted = on_accepted
+
+    def _open_all(self, envelopes: Sequence[envelope_pb2.Envelope]) -> list[Opened | Refused]:
+        results: list[Opened | Refused] = []
+        batch_sender = ""
+        for env in envelopes:
+            res = open_envelope(env, local=self.local, peers=self.peers, max_envelope_bytes=self.max_envelope_bytes)
+            if isinstance(res, Opened):
+                if not batch_sender:
+                    batch_sender = res.sender
+                elif res.sender != batch_sender:
+                    res = Refused(R.REJECT_REASON_MALFORMED_ENVELOPE, "a batch must come from one sender",
+                                  res.message_id, res.sender, res.digest)
+            results.append(res)
+        return results
+
+    async def receive_batch(self, batch: envelope_pb2.EnvelopeBatch) -> envelope_pb2.SignedReceiptBatch:
+        """Check, commit and sign receipts for one batch.
+
+        Raises:
+            StoreError: nothing was committed; no receipt may be sent.
+        """
+        results = await asyncio.to_thread(self._open_all, batch.envelopes)
+        opened = [r for r in results if isinstance(r, Opened)]
+        refused = [r for r in results if isinstance(r, Refused)]
+        batch_sender = opened[0].sender if opened else (refused[0].sender if refused else "")
+        now = self.clock()
+        statuses = await self.store.accept(
+            [AcceptItem(o.sender, o.message_id, o.record_type, env.SerializeToString(), o.digest)
+             for o, env in zip(results, batch.envelopes, strict=True) if isinstance(o, Opened)],
+            [(r.sender, r.message_id, r.reason_name, r.detail, r.digest) for r in refused],
+            now=now,
+        )
+        receipts = []
+        it = iter(statuses)
+        accepted = 0
+        for res in results:
+            if isinstance(res, Opened):
+                status, reason, detail = next(it)
+                receipts.append(envelope_pb2.Receipt(message_id=res.message_id, envelope_digest=res.digest,
+                                                     status=status, reason=reason, detail=detail))
+                if status == S.RECEIPT_STATUS_ACCEPTED:
+                    accepted += 1
+                    log.info("record_received", message_id=res.message_id, peer=res.sender, record_type=res.record_type)
+                elif status == S.RECEIPT_STATUS_DUPLICATE:
+                    log.info("record_duplicate", message_id=res.message_id, peer=res.sender, record_type=res.record_type)
+                else:
+                    log.warning("record_refused", message_id=res.message_id, peer=res.sender,
+                                record_type=res.record_type, reason=R.Name(reason), detail=detail)
+            else:
+                receipts.append(envelope_pb2.Receipt(message_id=res.message_id, envelope_digest=res.digest,
+                                                     status=S.RECEIPT_STATUS_REJECTED, reason=res.reason,
+                                                     detail=res.detail))
+                log.warning("record_refused", message_id=res.message_id, peer=res.sender,
+                            reason=res.reason_name, detail=res.detail)
+        signed = sign_receipts(local=self.local, sender=batch_sender, batch_id=batch.batch_id,
+                               receipts=receipts, now=self.clock())
+        if accepted and self.on_accepted:
+            self.on_accepted()
+        return signed

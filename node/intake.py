@@ -1,0 +1,303 @@
+"""From the national system to the outbox: decode, check, route, seal, queue.
+
+Two ways in, one path: :class:`Submitter` does the work for ``tamga send``
+and for :class:`DropFolder`, which watches the outgoing folder.
+
+Rule for a file: it is accepted whole or not at all. Every record of it is
+decoded, checked and routed first; then every envelope of every record is
+sealed and committed in one transaction; only then is the file moved to the
+processed folder. A file that fails any step is moved to the failed folder
+beside a ``NAME.error.json`` report, and nothing of it is queued. A file
+picked up again after a crash (committed, not yet moved) is recognised by
+its name and SHA-256 and not queued twice.
+
+Only completed files are taken: the national system writes under a
+temporary name (starting with "." or ending in .tmp or .part) and renames.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import os
+import re
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from tamga.adapters import Adapter
+from tamga.errors import AdapterError, RoutingError, StoreError, TamgaError, ValidationError
+from tamga.logging import get_logger
+from tamga.protocol import LocalIdentity, Peer, PeerDirectory, Sealed, record_type_of, seal
+from tamga.store import Store
+from tamga.v1 import records_pb2
+
+__all__ = ["DropFolder", "Submission", "Submitter", "write_atomically"]
+
+log = get_logger("tamga.intake")
+
+_COUNTRY = re.compile(r"^[A-Z]{2}$")
+TEMPORARY_SUFFIXES = (".tmp", ".part", ".partial")
+
+
+@dataclass(frozen=True, slots=True)
+class Submission:
+    """What was queued for one input."""
+
+    source: str
+    records: int
+    sealed: list[Sealed]
+
+
+def write_atomically(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` so that readers see all of it or nothing.
+
+    Written under a dot-name in the same folder, flushed to disk, renamed.
+    """
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
+    try:
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+    dfd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dfd)
+    finally:
+        os.close(dfd)
+
+
+def check_records(records: Sequence[records_pb2.Record]) -> None:
+    """Structural checks before anything is queued (full schema checks come later).
+
+    Raises:
+        ValidationError: listing every problem with its field path.
+    """
+    problems = []
+    for i, rec in enumerate(records):
+        at = f"records[{i}]"
+        if not record_type_of(rec):
+            problems.append(f"{at}: no record body is set")
+        for j, c in enumerate(rec.meta.receiver_countries):
+            if not _COUNTRY.match(c):
+                problems.append(f"{at}.meta.receiver_countries[{j}]: {c!r} is not an ISO 3166-1 alpha-2 code")
+        if rec.meta.sender_country and not _COUNTRY.match(rec.meta.sender_country):
+            problems.append(f"{at}.meta.sender_country: {rec.meta.sender_country!r} is not an ISO 3166-1 alpha-2 code")
+    if problems:
+        raise ValidationError(problems)
+
+
+class Submitter:
+    """Decodes, checks, routes, seals and queues records for sending."""
+
+    def __init__(
+        self,
+        *,
+        local: LocalIdentity,
+        peers: PeerDirectory,
+        store: Store,
+        adapter: Adapter,
+        clock: Callable[[], float] = time.time,
+        on_queued: Callable[[set[str]], None] | None = None,
+    ) -> None:
+        self.local = local
+        self.peers = peers
+        self.store = store
+        self.adapter = adapter
+        self.clock = clock
+        self.on_queued = on_queued
+
+    def route(self, records: Sequence[records_pb2.Record], to: Sequence[str] | None) -> list[list[Peer]]:
+        """Recipients of each record: the peers named by ``to``, else by receiver country.
+
+        Raises:
+            RoutingError: an unknown peer, a country without a peer, or no recipient.
+        """
+        if to:
+            chosen = []
+            for node_id in to:
+                peer = self.peers.get(node_id)
+                if peer is None:
+                    known = ", ".join(p.node_id for p in self.peers) or "none"
+                    raise RoutingError(f"no peer {node_id!r} (known peers: {known}); add it with 'tamga peer add'")
+                chosen.append(peer)
+            return [list(chosen) for _ in records]
+        plan = []
+        for i, rec in enumerate(records):
+            recipients: dict[str, Peer] = {}
+            for country in rec.meta.receiver_countries:
+                found = [p for p in self.peers.by_country(country) if p.node_id != self.local.node_id]
+                if not found and country != self.local.country:
+                    raise RoutingError(f"records[{i}]: no peer for receiver country {country}")
+                for p in found:
+                    recipients[p.node_id] = p
+            if not recipients:
+                raise RoutingError(
+                    f"records[{i}]: no recipient; set meta.receiverCountries in the record or name peers with --to"
+                )
+            plan.append(list(recipients.values()))
+        return plan
+
+    def _seal_all(self, records: Sequence[records_pb2.Record], plan: list[list[Peer]], now: float) -> list[Sealed]:
+        out = []
+        for rec, recipients in zip(records, plan, strict=True):
+            data = rec.SerializeToString()
+            rtype = record_type_of(rec)
+            message_id = str(uuid.uuid4())
+            for peer in recipients:
+                out.append(
+                    seal(local=self.local, peer=peer, record_bytes=data, record_type=rtype, message_id=message_id, now=now)
+                )
+        return out
+
+    async def submit(
+        self,
+        data: bytes,
+        *,
+        source: str,
+        to: Sequence[str] | None = None,
+        intake_sha256: bytes | None = None,
+    ) -> Submission:
+        """Decode ``data`` with the adapter and queue every record for its recipients.
+
+        Raises:
+            AdapterError, ValidationError, RoutingError: nothing was queued.
+            StoreError: nothing was queued; the store could not commit.
+        """
+        records = await asyncio.to_thread(self.adapter.decode, data, source=source)
+        check_records(records)
+        plan = self.route(records, to)
+        now = self.clock()
+        sealed = await asyncio.to_thread(self._seal_all, records, plan, now)
+        await self.store.enqueue(
+            sealed, source=source, now=now, intake_sha256=intake_sha256, records=len(records)
+        )
+        for s in sealed:
+            log.info("record_queued", message_id=s.message_id, peer=s.recipient, record_type=s.record_type, source=source)
+        if self.on_queued:
+            self.on_queued({s.recipient for s in sealed})
+        return Submission(source, len(records), sealed)
+
+
+class DropFolder:
+    """Watches the outgoing folder and submits each completed file."""
+
+    def __init__(
+        self,
+        *,
+        submitter: Submitter,
+        outgoing: Path,
+        processed: Path,
+        failed: Path,
+        max_file_bytes: int,
+        poll_interval: float,
+    ) -> None:
+        self.submitter = submitter
+        self.outgoing = outgoing
+        self.processed = processed
+        self.failed = failed
+        self.max_file_bytes = max_file_bytes
+        self.poll_interval = poll_interval
+
+    def ready_files(self) -> list[Path]:
+        """Completed files waiting in the outgoing folder, oldest first."""
+        files = []
+        try:
+            entries = list(os.scandir(self.outgoing))
+        except FileNotFoundError:
+            return []
+        for e in entries:
+            if e.name.startswith(".") or e.name.endswith(TEMPORARY_SUFFIXES) or not e.is_file(follow_symlinks=False):
+                continue
+            try:
+                files.append((e.stat().st_mtime_ns, e.name, Path(e.path)))
+            except FileNotFoundError:
+                continue
+        return [p for _, _, p in sorted(files)]
+
+    async def run(self) -> None:
+        """Scan forever (until cancelled)."""
+        while True:
+            await self.scan_once()
+            await asyncio.sleep(self.poll_interval)
+
+    async def scan_once(self) -> int:
+        """Take every ready file once; returns how many were handled."""
+        n = 0
+        for path in self.ready_files():
+            try:
+                await self.take(path)
+            except StoreError as exc:
+                # Not the file's fault: leave it where it is and try again later.
+                log.error("file_not_queued", source=path.name, error=str(exc))
+                return n
+            n += 1
+        return n
+
+    async def take(self, path: Path) -> None:
+        name = path.name
+        try:
+            size = path.stat().st_size
+            if size > self.max_file_bytes:
+                self._fail(path, None, {"kind": "too_large", "message": f"file of {size} bytes exceeds the limit of {self.max_file_bytes} bytes ([limits] max_file_bytes)"})
+                return
+            data = path.read_bytes()
+        except FileNotFoundError:
+            return
+        sha = hashlib.sha256(data).digest()
+        if await self.submitter.store.intake_seen(name, sha):
+            log.info("file_already_queued", source=name)
+            self._move(path, self.processed)
+            return
+        try:
+            sub = await self.submitter.submit(data, source=name, intake_sha256=sha)
+        except AdapterError as exc:
+            self._fail(path, sha, {"kind": "adapter", "message": exc.message, "adapter": exc.adapter, "location": exc.location})
+            return
+        except ValidationError as exc:
+            self._fail(path, sha, {"kind": "validation", "message": str(exc), "problems": exc.problems})
+            return
+        except RoutingError as exc:
+            self._fail(path, sha, {"kind": "routing", "message": str(exc)})
+            return
+        except StoreError:
+            raise
+        except TamgaError as exc:
+            self._fail(path, sha, {"kind": "error", "message": str(exc)})
+            return
+        self._move(path, self.processed)
+        log.info("file_accepted", source=name, records=sub.records, envelopes=len(sub.sealed))
+
+    def _move(self, path: Path, folder: Path) -> Path:
+        folder.mkdir(parents=True, exist_ok=True)
+        target = folder / path.name
+        n = 1
+        while target.exists():
+            target = folder / f"{path.stem}.{n}{path.suffix}"
+            n += 1
+        os.replace(path, target)
+        return target
+
+    def _fail(self, path: Path, sha: bytes | None, error: dict[str, Any]) -> None:
+        target = self._move(path, self.failed)
+        report = {
+            "file": path.name,
+            "moved_to": str(target),
+            "sha256": sha.hex() if sha else None,
+            "failed_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "error": error,
+            "rule": "A file is accepted whole or not at all: no record of this file was queued. "
+            "Correct it and write it to the outgoing folder again.",
+        }
+        write_atomically(
+            target.with_name(target.name + ".error.json"),
+            (json.dumps(report, indent=2, ensure_ascii=False) + "\n").encode(),
+        )
+        log.warning("file_failed", source=path.name, kind=error["kind"], error=error["message"])

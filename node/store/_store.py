@@ -1,0 +1,491 @@
+"""The node's SQLite store: outbox per peer, inbox, receipts, dedup, intake.
+
+One SQLite file in WAL mode with ``synchronous=FULL``: a transaction that
+has committed survives a crash of the process or of the machine, which is
+what lets the node say "accepted" to the national system and send a receipt
+to a peer. Work is committed in groups (one transaction per envelope batch,
+per receipt batch, per intake file), never one row per transaction.
+
+Every public coroutine runs exactly one transaction. The connection is shared
+by the node's coroutines, so transactions are serialized by a lock; other
+processes (``tamga send``, ``tamga status``) may open the same file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+from tamga.errors import StoreError
+from tamga.protocol import ReceiptOutcome, Sealed
+from tamga.v1 import envelope_pb2
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "AcceptItem",
+    "InboxRow",
+    "OutboxRow",
+    "Store",
+]
+
+S = envelope_pb2.ReceiptStatus
+R = envelope_pb2.RejectReason
+
+
+def _migrations() -> list[tuple[int, str]]:
+    found = []
+    for entry in resources.files("tamga.store").joinpath("schema").iterdir():
+        if entry.name.endswith(".sql"):
+            found.append((int(entry.name.split("_", 1)[0]), entry.read_text("utf-8")))
+    return sorted(found)
+
+
+MIGRATIONS = _migrations()
+SCHEMA_VERSION = MIGRATIONS[-1][0]
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxRow:
+    seq: int
+    message_id: str
+    record_type: str
+    envelope: bytes
+    digest: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class InboxRow:
+    seq: int
+    sender: str
+    message_id: str
+    record_type: str
+    envelope: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class AcceptItem:
+    """An envelope that passed every check, to be committed to the inbox."""
+
+    sender: str
+    message_id: str
+    record_type: str
+    envelope: bytes
+    digest: bytes
+
+
+class Store:
+    """The store of one node. Open with :meth:`open`, close with :meth:`close`."""
+
+    def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
+        self._conn = conn
+        self._lock = asyncio.Lock()
+        self.path = path
+
+    # -- opening ---------------------------------------------------------------
+
+    @classmethod
+    async def open(cls, path: Path, *, create: bool = True) -> Store:
+        """Open (and if needed create or migrate) the store at ``path``.
+
+        Raises:
+            StoreError: the file is missing (``create=False``), not a database,
+                corrupt, or from a newer version of Tamga.
+        """
+        if not create and not path.exists():
+            raise StoreError(f"{path}: no store here; run 'tamga init' first")
+        try:
+            conn = await aiosqlite.connect(path, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise StoreError(f"{path}: cannot open the store: {exc}") from exc
+        store = cls(conn, path)
+        try:
+            await store._setup()
+        except sqlite3.DatabaseError as exc:
+            await conn.close()
+            raise StoreError(f"{path}: the store is damaged or not a Tamga database: {exc}") from exc
+        except BaseException:
+            await conn.close()
+            raise
+        return store
+
+    async def _setup(self) -> None:
+        c = self._conn
+        await c.execute("PRAGMA busy_timeout = 10000")
+        mode = await self._scalar("PRAGMA journal_mode = WAL")
+        if str(mode).lower() != "wal":
+            raise StoreError(f"{self.path}: cannot switch the store to WAL mode (got {mode})")
+        await c.execute("PRAGMA synchronous = FULL")
+        await c.execute("PRAGMA foreign_keys = ON")
+        version = int(await self._scalar("PRAGMA user_version"))
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"{self.path}: store schema version {version} is newer than this Tamga "
+                f"understands ({SCHEMA_VERSION}); upgrade Tamga"
+            )
+        for number, sql in MIGRATIONS:
+            if number <= version:
+                continue
+            await c.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in _split_sql(sql):
+                    await c.execute(statement)
+                await c.execute(f"PRAGMA user_version = {number}")
+                await c.execute("COMMIT")
+            except BaseException:
+                await c.execute("ROLLBACK")
+                raise
+
+    async def close(self) -> None:
+        await self._conn.close()
+
+    async def schema_version(self) -> int:
+        return int(await self._scalar("PRAGMA user_version"))
+
+    async def _scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        async with self._conn.execute(sql, params) as cur:
+            row = await cur.fetchone()
+        return None if row is None else row[0]
+
+    async def _fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        async with self._conn.execute(sql, params) as cur:
+            return list(await cur.fetchall())
+
+    class _Txn:
+        def __init__(self, store: Store) -> None:
+            self.store = store
+
+        async def __aenter__(self) -> aiosqlite.Connection:
+            await self.store._lock.acquire()
+            try:
+                await self.store._conn.execute("BEGIN IMMEDIATE")
+            except BaseException:
+                self.store._lock.release()
+                raise
+            return self.store._conn
+
+        async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+            try:
+                if exc_type is None:
+                    await self.store._conn.execute("COMMIT")
+                else:
+                    await self.store._conn.execute("ROLLBACK")
+            finally:
+                self.store._lock.release()
+
+    def _txn(self) -> Store._Txn:
+        return Store._Txn(self)
+
+    async def _run(self, what: str, coro: Any) -> Any:
+        try:
+            return await coro
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.path}: {what} failed: {exc}") from exc
+
+    # -- outbox ----------------------------------------------------------------
+
+    async def intake_seen(self, source: str, sha256: bytes) -> bool:
+        """True if this file (name and content) was already accepted."""
+        row = await self._scalar(
+            "SELECT 1 FROM intake WHERE source = ? AND sha256 = ?", (source, sha256)
+        )
+        return row is not None
+
+    async def enqueue(
+        self,
+        sealed: Sequence[Sealed],
+        *,
+        source: str,
+        now: float,
+        intake_sha256: bytes | None = None,
+        records: int = 0,
+    ) -> None:
+        """Commit sealed envelopes to the outbox, all or none, in one transaction.
+
+        With ``intake_sha256`` the file is recorded as accepted in the same
+        transaction, so that a crash before it is moved aside cannot queue it twice.
+        """
+
+        async def txn() -> None:
+            async with self._txn() as c:
+                await c.executemany(
+                    "INSERT INTO outbox (peer, message_id, record_type, envelope, digest,"
+                    " source, submitted_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        (s.recipient, s.message_id, s.record_type, s.envelope, s.digest, source, now)
+                        for s in sealed
+                    ],
+                )
+                if intake_sha256 is not None:
+                    await c.execute(
+                        "INSERT INTO intake (source, sha256, records, accepted_at) VALUES (?, ?, ?, ?)",
+                        (source, intake_sha256, records, now),
+                    )
+
+        await self._run("queueing records", txn())
+
+    async def queued(self, peer: str, *, after_seq: int, limit: int, max_bytes: int) -> list[OutboxRow]:
+        """The next queued envelopes for ``peer`` after ``after_seq``, in submission order."""
+        rows = await self._run(
+            "reading the outbox",
+            self._fetchall(
+                "SELECT seq, message_id, record_type, envelope, digest FROM outbox"
+                " WHERE peer = ? AND state = 'queued' AND seq > ? ORDER BY seq LIMIT ?",
+                (peer, after_seq, limit),
+            ),
+        )
+        out: list[OutboxRow] = []
+        size = 0
+        for r in rows:
+            size += len(r[3])
+            if out and size > max_bytes:
+                break
+            out.append(OutboxRow(r[0], r[1], r[2], r[3], r[4]))
+        return out
+
+    async def settle(
+        self,
+        peer: str,
+        *,
+        batch_id: str,
+        signed: envelope_pb2.SignedReceiptBatch,
+        outcomes: Sequence[ReceiptOutcome],
+        now: float,
+    ) -> None:
+        """Keep a verified receipt batch and settle the envelopes it answers."""
+
+        async def txn() -> None:
+            async with self._txn() as c:
+                cur = await c.execute(
+                    "INSERT INTO receipts (peer, batch_id, receipt_batch, signature, received_at)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    (peer, batch_id, signed.receipt_batch, signed.signature, now),
+                )
+                receipt_id = cur.lastrowid
+                await c.executemany(
+                    "UPDATE outbox SET state = ?, settled_at = ?, receipt_id = ?, receipt_status = ?,"
+                    " reject_reason = ?, reject_detail = ? WHERE peer = ? AND message_id = ?"
+                    " AND state = 'queued'",
+                    [
+                        (
+                            "delivered" if o.delivered else "rejected",
+                            now,
+                            receipt_id,
+                            S.Name(o.status),
+                            R.Name(o.reason) if not o.delivered else None,
+                            o.detail or None,
+                            peer,
+                            o.message_id,
+                        )
+                        for o in outcomes
+                    ],
+                )
+                await c.execute(
+                    "INSERT INTO peer_state (peer, last_delivery_at, last_attempt_at,"
+                    " consecutive_failures, last_error, retry_at) VALUES (?, ?, ?, 0, NULL, NULL)"
+                    " ON CONFLICT (peer) DO UPDATE SET last_delivery_at = excluded.last_delivery_at,"
+                    " last_attempt_at = excluded.last_attempt_at, consecutive_failures = 0,"
+                    " last_error = NULL, retry_at = NULL",
+                    (peer, now, now),
+                )
+
+        await self._run("settling receipts", txn())
+
+    async def record_failure(self, peer: str, *, error: str, now: float, retry_at: float) -> None:
+        """Note a failed delivery attempt to ``peer`` (for status)."""
+
+        async def txn() -> None:
+            async with self._txn() as c:
+                await c.execute(
+                    "INSERT INTO peer_state (peer, last_attempt_at, consecutive_failures, last_error,"
+                    " retry_at) VALUES (?, ?, 1, ?, ?) ON CONFLICT (peer) DO UPDATE SET"
+                    " last_attempt_at = excluded.last_attempt_at,"
+                    " consecutive_failures = peer_state.consecutive_failures + 1,"
+                    " last_error = excluded.last_error, retry_at = excluded.retry_at",
+                    (peer, now, error, retry_at),
+                )
+
+        await self._run("recording a delivery failure", txn())
+
+    # -- inbox -----------------------------------------------------------------
+
+    async def accept(
+        self, items: Sequence[AcceptItem], refused: Sequence[tuple[str, str, str, str, bytes]], *, now: float
+    ) -> list[tuple[int, int, str]]:
+        """Commit verified envelopes to the inbox in one transaction, deduplicating.
+
+        Args:
+            items: Envelopes that passed every check.
+            refused: (sender, message_id, reason, detail, digest) of refused
+                envelopes, logged in the same transaction.
+            now: Clock value.
+
+        Returns:
+            Per item: (ReceiptStatus, RejectReason, detail). A message id seen
+            before with the same digest is DUPLICATE; with another digest it is
+            REJECTED with MESSAGE_ID_CONFLICT and nothing is stored.
+
+        Raises:
+            StoreError: nothing was committed (for example, the disk is full);
+                no receipt may be sent.
+        """
+
+        async def txn() -> list[tuple[int, int, str]]:
+            results: list[tuple[int, int, str]] = []
+            log = list(refused)
+            async with self._txn() as c:
+                seen: dict[tuple[str, str], bytes] = {}
+                keys = [(i.sender, i.message_id) for i in items]
+                for chunk_start in range(0, len(keys), 400):
+                    chunk = keys[chunk_start : chunk_start + 400]
+                    where = " OR ".join(["(sender = ? AND message_id = ?)"] * len(chunk))
+                    params = [v for k in chunk for v in k]
+                    async with c.execute(
+                        f"SELECT sender, message_id, digest FROM inbox WHERE {where}", params
+                    ) as cur:
+                        for s, m, d in await cur.fetchall():
+                            seen[(s, m)] = d
+                new_rows = []
+                for item in items:
+                    key = (item.sender, item.message_id)
+                    prior = seen.get(key)
+                    if prior is None:
+                        seen[key] = item.digest
+                        new_rows.append(
+                            (item.sender, item.message_id, item.record_type, item.envelope, item.digest, now)
+                        )
+                        results.append((S.RECEIPT_STATUS_ACCEPTED, R.REJECT_REASON_UNSPECIFIED, ""))
+                    elif prior == item.digest:
+                        results.append((S.RECEIPT_STATUS_DUPLICATE, R.REJECT_REASON_UNSPECIFIED, ""))
+                    else:
+                        detail = "message id already used by this sender for a different envelope"
+                        results.append(
+                            (S.RECEIPT_STATUS_REJECTED, R.REJECT_REASON_MESSAGE_ID_CONFLICT, detail)
+                        )
+                        log.append((item.sender, item.message_id,
+                                    R.Name(R.REJECT_REASON_MESSAGE_ID_CONFLICT), detail, item.digest))
+                await c.executemany(
+                    "INSERT INTO inbox (sender, message_id, record_type, envelope, digest, received_at)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    new_rows,
+                )
+                if log:
+                    await c.executemany(
+                        "INSERT INTO refused (sender, message_id, reason, detail, digest, refused_at)"
+                        " VALUES (?, ?, ?, ?, ?, ?)",
+                        [(*r, now) for r in log],
+                    )
+            return results
+
+        return await self._run("committing received envelopes", txn())
+
+    async def pending_handoff(self, limit: int) -> list[InboxRow]:
+        """Accepted envelopes not yet handed to the national system, oldest first."""
+        rows = await self._run(
+            "reading the inbox",
+            self._fetchall(
+                "SELECT seq, sender, message_id, record_type, envelope FROM inbox"
+                " WHERE handed_off_at IS NULL ORDER BY seq LIMIT ?",
+                (limit,),
+            ),
+        )
+        return [InboxRow(*r) for r in rows]
+
+    async def mark_handed_off(self, done: Sequence[tuple[int, str]], *, now: float) -> None:
+        """Mark inbox rows (seq, file name) as written to the incoming folder."""
+
+        async def txn() -> None:
+            async with self._txn() as c:
+                await c.executemany(
+                    "UPDATE inbox SET handed_off_at = ?, handoff_name = ? WHERE seq = ?",
+                    [(now, name, seq) for seq, name in done],
+                )
+
+        await self._run("marking hand-off", txn())
+
+    # -- status ----------------------------------------------------------------
+
+    async def peer_status(self) -> dict[str, dict[str, Any]]:
+        """Per peer: queue depth, delivered, rejected, last delivery, failures."""
+        out: dict[str, dict[str, Any]] = {}
+
+        def entry(peer: str) -> dict[str, Any]:
+            return out.setdefault(
+                peer,
+                {
+                    "queued": 0,
+                    "delivered": 0,
+                    "rejected": 0,
+                    "last_delivery_at": None,
+                    "consecutive_failures": 0,
+                    "last_error": None,
+                    "retry_at": None,
+                    "received": 0,
+                    "refused": 0,
+                },
+            )
+
+        for peer, state, n in await self._fetchall(
+            "SELECT peer, state, COUNT(*) FROM outbox GROUP BY peer, state"
+        ):
+            entry(peer)[state] = n
+        for peer, last, fails, err, retry in await self._fetchall(
+            "SELECT peer, last_delivery_at, consecutive_failures, last_error, retry_at FROM peer_state"
+        ):
+            e = entry(peer)
+            e.update(last_delivery_at=last, consecutive_failures=fails, last_error=err, retry_at=retry)
+        for sender, n in await self._fetchall("SELECT sender, COUNT(*) FROM inbox GROUP BY sender"):
+            entry(sender)["received"] = n
+        for sender, n in await self._fetchall("SELECT sender, COUNT(*) FROM refused GROUP BY sender"):
+            entry(sender)["refused"] = n
+        return out
+
+    async def counts(self) -> dict[str, int]:
+        """Totals: queued, delivered, rejected, received, pending hand-off, refused."""
+        q = {
+            "queued": "SELECT COUNT(*) FROM outbox WHERE state = 'queued'",
+            "delivered": "SELECT COUNT(*) FROM outbox WHERE state = 'delivered'",
+            "rejected": "SELECT COUNT(*) FROM outbox WHERE state = 'rejected'",
+            "received": "SELECT COUNT(*) FROM inbox",
+            "pending_handoff": "SELECT COUNT(*) FROM inbox WHERE handed_off_at IS NULL",
+            "refused": "SELECT COUNT(*) FROM refused",
+        }
+        return {k: int(await self._scalar(sql)) for k, sql in q.items()}
+
+    async def recent_rejections(self, limit: int = 10) -> list[dict[str, Any]]:
+        """Our envelopes that peers rejected, newest first."""
+        rows = await self._fetchall(
+            "SELECT peer, message_id, record_type, reject_reason, reject_detail, settled_at FROM outbox"
+            " WHERE state = 'rejected' ORDER BY settled_at DESC LIMIT ?",
+            (limit,),
+        )
+        keys = ("peer", "message_id", "record_type", "reason", "detail", "at")
+        return [dict(zip(keys, r, strict=True)) for r in rows]
+
+    async def outbox_states(self) -> list[dict[str, Any]]:
+        """Every outbox row without its envelope (for tools and tests)."""
+        rows = await self._fetchall(
+            "SELECT seq, peer, message_id, record_type, state, receipt_status, receipt_id, source,"
+            " submitted_at, settled_at, digest FROM outbox ORDER BY seq"
+        )
+        keys = ("seq", "peer", "message_id", "record_type", "state", "receipt_status",
+                "receipt_id", "source", "submitted_at", "settled_at", "digest")
+        return [dict(zip(keys, r, strict=True)) for r in rows]
+
+    async def receipt_evidence(self, receipt_id: int) -> tuple[str, bytes, bytes] | None:
+        """(peer, receipt_batch bytes, signature) of a kept receipt batch."""
+        rows = await self._fetchall(
+            "SELECT peer, receipt_batch, signature FROM receipts WHERE id = ?", (receipt_id,)
+        )
+        return (rows[0][0], rows[0][1], rows[0][2]) if rows else None
+
+
+def _split_sql(script: str) -> list[str]:
+    """Split a migration script into statements (no semicolons inside strings)."""
+    lines = [ln for ln in script.splitlines() if not ln.strip().startswith("--")]
+    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]
