@@ -103,11 +103,23 @@ class Node:
         Raises:
             OSError: the listen address cannot be bound.
         """
-        cfg = self.config
-        endpoints = list(cfg.server.advertise)
+        await self.start_server()
+        await self.start_work()
+
+    async def start_server(self) -> None:
+        """Start the gRPC server only (tests start servers first when listening on port 0).
+
+        Raises:
+            OSError: the listen address cannot be bound.
+        """
+        endpoints = list(self.config.server.advertise)
         identity = self.local.identity_document(endpoints, self.clock())
         servicer = ExchangeServicer(self.receiver, identity)
-        self._server, self.port, self._health = await build_server(servicer, cfg.server.listen)
+        self._server, self.port, self._health = await build_server(servicer, self.config.server.listen)
+
+    async def start_work(self) -> None:
+        """Start the delivery loops, the drop-folder watcher and the hand-off."""
+        cfg = self.config
         for peer in self.peers:
             channel = open_channel(peer.endpoints[0])
             self._channels.append(channel)

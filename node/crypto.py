@@ -128,9 +128,9 @@ class VerifyKey:
         return fingerprint(self.raw)
 
 
-@dataclass(frozen=True, slots=True, repr=False)
+@dataclass(frozen=True, slots=True, repr=False, eq=False)
 class SigningKey:
-    """A private Ed25519 identity key. Its repr never shows the key."""
+    """A private Ed25519 identity key. Its repr never shows the key; equal only to itself."""
 
     key_id: str
     _key: nacl.signing.SigningKey = field(compare=False)
@@ -175,9 +175,9 @@ class EncryptionPublicKey:
             raise CryptoError(f"x25519 public key {self.key_id} must be 32 bytes")
 
 
-@dataclass(frozen=True, slots=True, repr=False)
+@dataclass(frozen=True, slots=True, repr=False, eq=False)
 class EncryptionKey:
-    """A private X25519 encryption key. Its repr never shows the key."""
+    """A private X25519 encryption key. Its repr never shows the key; equal only to itself."""
 
     key_id: str
     _key: nacl.public.PrivateKey = field(compare=False)

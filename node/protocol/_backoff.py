@@ -45,7 +45,13 @@ class Backoff:
         """Record a failed attempt; returns the delay before the next one."""
         self.failures += 1
         self.last_error = error
-        base = min(self.maximum, self.initial * self.multiplier ** (self.failures - 1))
+        # Grow the exponent only until the cap is reached (no overflow after long outages).
+        base = self.initial
+        for _ in range(self.failures - 1):
+            if base >= self.maximum:
+                break
+            base *= self.multiplier
+        base = min(self.maximum, base)
         wait = min(self.maximum, base * self.rng.uniform(1 - self.jitter, 1 + self.jitter))
         self.retry_at = now + wait
         return wait

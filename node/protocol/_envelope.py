@@ -30,6 +30,7 @@ from tamga.protocol._identity import (
     Peer,
     PeerDirectory,
 )
+from tamga.protocol._time import to_nanos
 from tamga.v1 import envelope_pb2, records_pb2
 
 __all__ = [
@@ -133,7 +134,7 @@ def seal(
         recipient_encryption_key_id=peer.encryption_key.key_id,
         record_type=record_type,
     )
-    header.created_at.FromNanoseconds(int(now * 1e9))
+    header.created_at.FromNanoseconds(to_nanos(now))
     header_bytes = header.SerializeToString()
     plaintext = (salt if salt is not None else random_bytes(SALT_SIZE)) + record_bytes
     signature = local.signing_key.sign(ENVELOPE_PURPOSE, header_bytes, plaintext)
@@ -171,6 +172,8 @@ def open_envelope(
 
     if size > max_envelope_bytes:
         return refuse(R.REJECT_REASON_OVERSIZE, f"envelope of {size} bytes exceeds {max_envelope_bytes}")
+    if not envelope.header:
+        return refuse(R.REJECT_REASON_MALFORMED_ENVELOPE, "envelope has no header")
     try:
         header = envelope_pb2.EnvelopeHeader.FromString(envelope.header)
     except DecodeError:
@@ -265,8 +268,10 @@ def open_stored(
     """Decrypt an envelope this node accepted earlier and stored as received.
 
     The store keeps envelopes encrypted; the record is decrypted only to hand
-    it to the national system. The authenticated encryption detects any change
-    made to the stored bytes.
+    it to the national system. The record comes from the body alone, and the
+    body's authenticated encryption (a key only the sender and this node hold)
+    detects any change made to it at rest. The header and the signature were
+    verified on arrival; they are not checked again here.
 
     Raises:
         CryptoError: the stored envelope no longer opens.

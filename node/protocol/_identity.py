@@ -16,6 +16,7 @@ from tamga.crypto import (
     VerifyKey,
 )
 from tamga.errors import CryptoError
+from tamga.protocol._time import to_nanos
 from tamga.v1 import identity_pb2
 
 __all__ = [
@@ -35,12 +36,12 @@ SUPPORTED_PROTOCOL_VERSIONS = (1,)
 SUPPORTED_CRYPTO_PROFILES = (CRYPTO_PROFILE_V1,)
 IDENTITY_PURPOSE = "tamga/v1/identity"
 
-_NODE_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$")
+_NODE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
 
 
 def check_node_id(node_id: str) -> str:
     """Return ``node_id`` if it is a valid node id, else raise ValueError."""
-    if not _NODE_ID.match(node_id):
+    if not _NODE_ID.fullmatch(node_id):
         raise ValueError(
             f"node id {node_id!r} must be 1-63 letters, digits, '.', '_' or '-', "
             "starting with a letter or digit"
@@ -76,7 +77,7 @@ class LocalIdentity:
             protocol_versions=list(SUPPORTED_PROTOCOL_VERSIONS),
             crypto_profiles=list(SUPPORTED_CRYPTO_PROFILES),
         )
-        ident.issued_at.FromNanoseconds(int(issued_at * 1e9))
+        ident.issued_at.FromNanoseconds(to_nanos(issued_at))
         body = ident.SerializeToString()
         return identity_pb2.SignedIdentity(
             identity=body, signature=self.signing_key.sign(IDENTITY_PURPOSE, body)
@@ -93,13 +94,18 @@ class Peer:
     verify_key: VerifyKey
     encryption_key: EncryptionPublicKey
     endpoints: tuple[str, ...]
-    _channel: Channel | None = field(default=None, compare=False, repr=False)
+    _channels: dict[tuple[str, bytes], Channel] = field(default_factory=dict, compare=False, repr=False)
 
     def channel(self, local: LocalIdentity) -> Channel:
-        """The Box channel between our encryption key and the peer's (cached)."""
-        if self._channel is None:
-            self._channel = local.encryption_key.channel(self.encryption_key)
-        return self._channel
+        """The Box channel between our encryption key and the peer's.
+
+        Cached per pair of keys, so a rotated key on either side gets its own channel.
+        """
+        key = (local.encryption_key.key_id, self.encryption_key.raw)
+        channel = self._channels.get(key)
+        if channel is None:
+            channel = self._channels[key] = local.encryption_key.channel(self.encryption_key)
+        return channel
 
     @property
     def fingerprint(self) -> str:

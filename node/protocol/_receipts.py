@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from google.protobuf.message import DecodeError
 from tamga.errors import CryptoError
 from tamga.protocol._identity import PROTOCOL_VERSION, LocalIdentity, Peer
+from tamga.protocol._time import to_nanos
 from tamga.v1 import envelope_pb2
 
 __all__ = ["RECEIPT_PURPOSE", "ReceiptError", "ReceiptOutcome", "check_receipts", "sign_receipts"]
@@ -63,7 +64,7 @@ def sign_receipts(
         receiver_signing_key_id=local.signing_key.key_id,
         receipts=list(receipts),
     )
-    batch.created_at.FromNanoseconds(int(now * 1e9))
+    batch.created_at.FromNanoseconds(to_nanos(now))
     body = batch.SerializeToString()
     return envelope_pb2.SignedReceiptBatch(
         receipt_batch=body, signature=local.signing_key.sign(RECEIPT_PURPOSE, body)
@@ -109,6 +110,8 @@ def check_receipts(
         )
     if batch.receiver_signing_key_id != peer.verify_key.key_id:
         raise ReceiptError(f"receipt batch names key {batch.receiver_signing_key_id!r}")
+    if batch.protocol_version != PROTOCOL_VERSION:
+        raise ReceiptError(f"receipt batch has protocol version {batch.protocol_version}")
     if batch.batch_id != batch_id:
         raise ReceiptError(f"receipts answer batch {batch.batch_id!r}, expected {batch_id!r}")
     outcomes: dict[str, ReceiptOutcome] = {}
@@ -116,6 +119,8 @@ def check_receipts(
         expected = sent.get(r.message_id)
         if expected is None:
             raise ReceiptError(f"receipt for message {r.message_id!r}, which is not in the batch")
+        if r.message_id in outcomes:
+            raise ReceiptError(f"two receipts for message {r.message_id} in one batch")
         if r.envelope_digest != expected:
             raise ReceiptError(f"receipt for message {r.message_id} carries a different digest")
         if r.status not in (

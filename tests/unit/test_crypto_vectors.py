@@ -17,7 +17,6 @@ import hashlib
 import nacl.bindings
 import nacl.public
 import nacl.signing
-
 from tamga.crypto import (
     CRYPTO_PROFILE_V1,
     EncryptionKey,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 
 import pytest
-
 from tamga.crypto import EncryptionKey, SigningKey
 from tamga.errors import CryptoError
 from tamga.protocol import (
@@ -282,3 +281,20 @@ def test_signature_for_another_purpose_is_not_a_receipt_signature(kz, uz, uz_pee
     signed.signature = uz.signing_key.sign(purpose, signed.receipt_batch)
     with pytest.raises(ReceiptError):
         check(signed, kz, uz_peer, sent)
+
+
+def test_two_receipts_for_one_message_are_refused(kz, uz, uz_peer, sent):
+    # A receiver may not say ACCEPTED and REJECTED for the same envelope in one batch.
+    mid, digest = next(iter(sent.items()))
+    receipts = [
+        envelope_pb2.Receipt(message_id=m, envelope_digest=d, status=S.RECEIPT_STATUS_ACCEPTED) for m, d in sent.items()
+    ]
+    receipts.append(
+        envelope_pb2.Receipt(
+            message_id=mid, envelope_digest=digest, status=S.RECEIPT_STATUS_REJECTED,
+            reason=R.REJECT_REASON_BAD_SIGNATURE,
+        )
+    )
+    signed = sign_receipts(local=uz, sender="KZ", batch_id=BATCH, receipts=receipts, now=NOW)
+    with pytest.raises(ReceiptError, match="two receipts"):
+        check_receipts(signed, local=kz, peer=uz_peer, batch_id=BATCH, sent=sent)

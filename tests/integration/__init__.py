@@ -1,0 +1,1 @@
+"""Integration tests: real in-process nodes, real SQLite stores, real gRPC on loopback."""
