@@ -1,9 +1,9 @@
 """The Node: built once at start, it wires every part through constructors.
 
-    config ─▶ keys, peers, adapter, store
-    Receiver ◀─ gRPC server ◀─ peers
-    DropFolder ─▶ Submitter ─▶ store.outbox ─▶ PeerQueue (one per peer) ─▶ peers
-    store.inbox ─▶ Handoff ─▶ incoming folder
+config ─▶ keys, peers, adapter, store
+Receiver ◀─ gRPC server ◀─ peers
+DropFolder ─▶ Submitter ─▶ store.outbox ─▶ PeerQueue (one per peer) ─▶ peers
+store.inbox ─▶ Handoff ─▶ incoming folder
 """
 
 from __future__ import annotations
@@ -58,16 +58,29 @@ class Node:
         self._tasks: list[asyncio.Task[None]] = []
         self.queues: dict[str, PeerQueue] = {}
         self.handoff = Handoff(
-            local=local, peers=peers, store=store, adapter=adapter,
+            local=local,
+            peers=peers,
+            store=store,
+            adapter=adapter,
             incoming=config.path(config.folders.incoming),
-            poll_interval=config.delivery.poll_interval, clock=clock,
+            poll_interval=config.delivery.poll_interval,
+            clock=clock,
         )
         self.receiver = Receiver(
-            local=local, peers=peers, store=store, clock=clock,
-            max_envelope_bytes=config.limits.max_envelope_bytes, on_accepted=self.handoff.wake,
+            local=local,
+            peers=peers,
+            store=store,
+            clock=clock,
+            max_envelope_bytes=config.limits.max_envelope_bytes,
+            on_accepted=self.handoff.wake,
         )
         self.submitter = Submitter(
-            local=local, peers=peers, store=store, adapter=adapter, clock=clock, on_queued=self._wake_queues,
+            local=local,
+            peers=peers,
+            store=store,
+            adapter=adapter,
+            clock=clock,
+            on_queued=self._wake_queues,
         )
         self.drop_folder = DropFolder(
             submitter=self.submitter,
@@ -123,17 +136,23 @@ class Node:
         for peer in self.peers:
             channel = open_channel(peer.endpoints[0])
             self._channels.append(channel)
-            q = PeerQueue(peer=peer, local=self.local, store=self.store, channel=channel,
-                          cfg=cfg.delivery, clock=self.clock)
+            q = PeerQueue(
+                peer=peer, local=self.local, store=self.store, channel=channel, cfg=cfg.delivery, clock=self.clock
+            )
             self.queues[peer.node_id] = q
             self._tasks.append(asyncio.create_task(q.run(), name=f"deliver-{peer.node_id}"))
         self._tasks.append(asyncio.create_task(self.drop_folder.run(), name="drop-folder"))
         self._tasks.append(asyncio.create_task(self.handoff.run(), name="handoff"))
         self._write_run_files()
         host = cfg.server.listen.rpartition(":")[0]
-        log.info("node_started", node=self.local.node_id, listen=f"{host}:{self.port}",
-                 peers=[p.node_id for p in self.peers], adapter=self.adapter.name,
-                 fingerprint=self.local.signing_key.public.fingerprint)
+        log.info(
+            "node_started",
+            node=self.local.node_id,
+            listen=f"{host}:{self.port}",
+            peers=[p.node_id for p in self.peers],
+            adapter=self.adapter.name,
+            fingerprint=self.local.signing_key.public.fingerprint,
+        )
 
     def _write_run_files(self) -> None:
         run = self.config.path(self.config.folders.run)
@@ -171,5 +190,3 @@ class Node:
             await stop.wait()
         finally:
             await self.stop()
-
-

@@ -80,14 +80,14 @@ def cmd_identity_export(args: argparse.Namespace) -> int:
     local = load_local_identity(config)
     endpoints = list(args.endpoint or config.server.advertise)
     if not endpoints:
-        raise TamgaError(
-            "no endpoint to publish: set [server] advertise in tamga.toml or pass --endpoint HOST:PORT"
-        )
+        raise TamgaError("no endpoint to publish: set [server] advertise in tamga.toml or pass --endpoint HOST:PORT")
     text = export_identity(local, endpoints)
     if args.output and args.output != "-":
         Path(args.output).write_text(text, "utf-8")
-        print(f"wrote {args.output} (public keys only); fingerprint {local.signing_key.public.fingerprint}",
-              file=sys.stderr)
+        print(
+            f"wrote {args.output} (public keys only); fingerprint {local.signing_key.public.fingerprint}",
+            file=sys.stderr,
+        )
     else:
         sys.stdout.write(text)
     return EXIT_OK
@@ -218,29 +218,39 @@ def cmd_status(args: argparse.Namespace) -> int:
             "pid": pid,
             "listen": listen,
             "totals": counts,
-            "peers": {p.node_id: {"endpoints": list(p.endpoints), "fingerprint": p.fingerprint,
-                                  **per_peer.get(p.node_id, {})} for p in peers},
+            "peers": {
+                p.node_id: {"endpoints": list(p.endpoints), "fingerprint": p.fingerprint, **per_peer.get(p.node_id, {})}
+                for p in peers
+            },
             "recent_rejections": rejections,
         }
         print(json.dumps(doc, indent=2))
         return EXIT_OK
     state = f"running (pid {pid}, listening on {listen})" if pid else "not running"
     print(f"node {config.node.id} ({config.node.country}): {state}")
-    print(f"{'PEER':<10} {'ENDPOINT':<22} {'QUEUED':>7} {'DELIVERED':>9} {'REJECTED':>8} {'RECEIVED':>8} "
-          f"{'REFUSED':>7}  {'LAST DELIVERY':<20} {'FAILURES':>8}  LAST ERROR")
+    print(
+        f"{'PEER':<10} {'ENDPOINT':<22} {'QUEUED':>7} {'DELIVERED':>9} {'REJECTED':>8} {'RECEIVED':>8} "
+        f"{'REFUSED':>7}  {'LAST DELIVERY':<20} {'FAILURES':>8}  LAST ERROR"
+    )
     for p in peers:
         st = per_peer.get(p.node_id, {})
-        print(f"{p.node_id:<10} {','.join(p.endpoints):<22} {st.get('queued', 0):>7} {st.get('delivered', 0):>9} "
-              f"{st.get('rejected', 0):>8} {st.get('received', 0):>8} {st.get('refused', 0):>7}  "
-              f"{_fmt_time(st.get('last_delivery_at')):<20} {st.get('consecutive_failures', 0):>8}  "
-              f"{st.get('last_error') or '-'}")
+        print(
+            f"{p.node_id:<10} {','.join(p.endpoints):<22} {st.get('queued', 0):>7} {st.get('delivered', 0):>9} "
+            f"{st.get('rejected', 0):>8} {st.get('received', 0):>8} {st.get('refused', 0):>7}  "
+            f"{_fmt_time(st.get('last_delivery_at')):<20} {st.get('consecutive_failures', 0):>8}  "
+            f"{st.get('last_error') or '-'}"
+        )
     unknown = sorted(set(per_peer) - {p.node_id for p in peers})
     for name in unknown:
         st = per_peer[name]
-        print(f"{name:<10} {'(not a peer)':<22} {st.get('queued', 0):>7} {st.get('delivered', 0):>9} "
-              f"{st.get('rejected', 0):>8} {st.get('received', 0):>8} {st.get('refused', 0):>7}")
-    print(f"incoming: {counts['received']} received, {counts['pending_handoff']} waiting for hand-off; "
-          f"outgoing: {counts['queued']} queued, {counts['delivered']} delivered, {counts['rejected']} rejected")
+        print(
+            f"{name:<10} {'(not a peer)':<22} {st.get('queued', 0):>7} {st.get('delivered', 0):>9} "
+            f"{st.get('rejected', 0):>8} {st.get('received', 0):>8} {st.get('refused', 0):>7}"
+        )
+    print(
+        f"incoming: {counts['received']} received, {counts['pending_handoff']} waiting for hand-off; "
+        f"outgoing: {counts['queued']} queued, {counts['delivered']} delivered, {counts['rejected']} rejected"
+    )
     for r in rejections:
         print(f"rejected by {r['peer']}: {r['message_id']} {r['record_type']} {r['reason']} {r['detail'] or ''}")
     return EXIT_OK
@@ -267,64 +277,105 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"tamga {__version__}")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    def add(name: str, func: Any, help_: str, description: str | None = None, parent: Any = sub) -> argparse.ArgumentParser:
+    def add(
+        name: str, func: Any, help_: str, description: str | None = None, parent: Any = sub
+    ) -> argparse.ArgumentParser:
         sp = parent.add_parser(name, help=help_, description=description or help_)
         sp.set_defaults(func=func)
         return sp
 
-    sp = add("init", cmd_init, "create a node directory with fresh keys",
-             "Create a node directory: configuration (tamga.toml), private keys written 0600, "
-             "and the drop folders the national system uses.")
+    sp = add(
+        "init",
+        cmd_init,
+        "create a node directory with fresh keys",
+        "Create a node directory: configuration (tamga.toml), private keys written 0600, "
+        "and the drop folders the national system uses.",
+    )
     sp.add_argument("dir", help="directory to create the node in")
     sp.add_argument("--id", required=True, help="node id, unique in the federation (e.g. KZ)")
     sp.add_argument("--country", required=True, help="ISO 3166-1 alpha-2 code of your customs service (e.g. KZ)")
     sp.add_argument("--authority", help="name of your customs authority")
     sp.add_argument("--listen", default="0.0.0.0:7400", help="address peers connect to (default 0.0.0.0:7400)")
-    sp.add_argument("--advertise", action="append", metavar="HOST:PORT",
-                    help="endpoint published in your identity file (repeatable; default: --listen)")
+    sp.add_argument(
+        "--advertise",
+        action="append",
+        metavar="HOST:PORT",
+        help="endpoint published in your identity file (repeatable; default: --listen)",
+    )
     sp.add_argument("--adapter", default="json", help="adapter for your national system's files (default json)")
 
-    ident = sub.add_parser("identity", help="this node's public identity",
-                           description="This node's public identity (public keys and endpoints).")
+    ident = sub.add_parser(
+        "identity",
+        help="this node's public identity",
+        description="This node's public identity (public keys and endpoints).",
+    )
     isub = ident.add_subparsers(dest="identity_command", metavar="COMMAND", required=True)
-    sp = add("export", cmd_identity_export, "write this node's identity file for peers (public keys only)",
-             "Write this node's signed identity file. Give it to each peer authority; they add it with "
-             "'tamga peer add'. It holds public keys only.", parent=isub)
+    sp = add(
+        "export",
+        cmd_identity_export,
+        "write this node's identity file for peers (public keys only)",
+        "Write this node's signed identity file. Give it to each peer authority; they add it with "
+        "'tamga peer add'. It holds public keys only.",
+        parent=isub,
+    )
     sp.add_argument("--home", help=home_help)
     sp.add_argument("-o", "--output", help="file to write (default: standard output)")
-    sp.add_argument("--endpoint", action="append", metavar="HOST:PORT", help="endpoint to publish instead of [server] advertise")
+    sp.add_argument(
+        "--endpoint", action="append", metavar="HOST:PORT", help="endpoint to publish instead of [server] advertise"
+    )
 
-    peer = sub.add_parser("peer", help="the peers this node exchanges with",
-                          description="Add and list the peer nodes this node exchanges with.")
+    peer = sub.add_parser(
+        "peer",
+        help="the peers this node exchanges with",
+        description="Add and list the peer nodes this node exchanges with.",
+    )
     psub = peer.add_subparsers(dest="peer_command", metavar="COMMAND", required=True)
-    sp = add("add", cmd_peer_add, "add a peer from its identity file and show its fingerprint",
-             "Check a peer's identity file (its signature binds its keys) and add it. Compare the "
-             "fingerprint shown with the one the peer authority gave you by another channel.", parent=psub)
+    sp = add(
+        "add",
+        cmd_peer_add,
+        "add a peer from its identity file and show its fingerprint",
+        "Check a peer's identity file (its signature binds its keys) and add it. Compare the "
+        "fingerprint shown with the one the peer authority gave you by another channel.",
+        parent=psub,
+    )
     sp.add_argument("file", help="the peer's identity file (from 'tamga identity export')")
     sp.add_argument("--home", help=home_help)
     sp.add_argument("--endpoint", metavar="HOST:PORT", help="reach the peer here instead of the endpoint in its file")
-    sp.add_argument("--replace", action="store_true", help="replace a known peer's keys (after checking the new fingerprint)")
+    sp.add_argument(
+        "--replace", action="store_true", help="replace a known peer's keys (after checking the new fingerprint)"
+    )
     sp = add("list", cmd_peer_list, "list peers with their fingerprints", parent=psub)
     sp.add_argument("--home", help=home_help)
 
-    sp = add("run", cmd_run, "run the node until SIGTERM or Ctrl-C",
-             "Run the node: serve peers, deliver queued records, watch the outgoing folder, write "
-             "arriving records to the incoming folder. Stops gracefully on SIGTERM or Ctrl-C.")
+    sp = add(
+        "run",
+        cmd_run,
+        "run the node until SIGTERM or Ctrl-C",
+        "Run the node: serve peers, deliver queued records, watch the outgoing folder, write "
+        "arriving records to the incoming folder. Stops gracefully on SIGTERM or Ctrl-C.",
+    )
     sp.add_argument("--home", help=home_help)
     sp.add_argument("--log-format", choices=["auto", "json", "console"], help="override [logging] format")
 
-    sp = add("send", cmd_send, "queue the records of a file for sending",
-             "Decode FILE with the adapter, check and seal each record for its recipients and queue it. "
-             "Recipients are the peers named by --to, else those of each record's receiver countries. "
-             "The file is accepted whole or not at all.")
+    sp = add(
+        "send",
+        cmd_send,
+        "queue the records of a file for sending",
+        "Decode FILE with the adapter, check and seal each record for its recipients and queue it. "
+        "Recipients are the peers named by --to, else those of each record's receiver countries. "
+        "The file is accepted whole or not at all.",
+    )
     sp.add_argument("file", help="a file in the adapter's format")
     sp.add_argument("--home", help=home_help)
     sp.add_argument("--to", action="append", metavar="PEER", help="peer node id to send to (repeatable)")
     sp.add_argument("--adapter", help="adapter to decode FILE with (default: [adapter] name)")
 
-    sp = add("status", cmd_status, "peers, queue depth, last delivery, failures",
-             "Show, per peer, what is queued, delivered, rejected and received, the last delivery and "
-             "the current failures.")
+    sp = add(
+        "status",
+        cmd_status,
+        "peers, queue depth, last delivery, failures",
+        "Show, per peer, what is queued, delivered, rejected and received, the last delivery and the current failures.",
+    )
     sp.add_argument("--home", help=home_help)
     sp.add_argument("--json", action="store_true", help="machine-readable output")
 

@@ -47,7 +47,7 @@ def parse_duration(text: object, where: str) -> float:
     """
     m = _DURATION.match(text) if isinstance(text, str) else None
     if not m:
-        raise ConfigError(f"{where}: {text!r} is not a duration (write e.g. \"500ms\", \"30s\", \"5m\", \"1h\")")
+        raise ConfigError(f'{where}: {text!r} is not a duration (write e.g. "500ms", "30s", "5m", "1h")')
     return float(m.group(1)) * _UNITS[m.group(2)]
 
 
@@ -230,7 +230,9 @@ def load_config(home: Path) -> Config:
     except ValueError as exc:
         raise ConfigError(f"{path}: [node] id: {exc}") from exc
     if not re.fullmatch(r"[A-Z]{2}", node.country):
-        raise ConfigError(f"{path}: [node] country must be an ISO 3166-1 alpha-2 code such as \"KZ\", found {node.country!r}")
+        raise ConfigError(
+            f'{path}: [node] country must be an ISO 3166-1 alpha-2 code such as "KZ", found {node.country!r}'
+        )
     server = sections.get("server", ServerConfig())
     _check_endpoint(server.listen, f"{path}: [server] listen")
     for ep in server.advertise:
@@ -252,7 +254,9 @@ def _check_endpoint(value: str, where: str) -> None:
         raise ConfigError(f"{where}: {value!r} is not host:port")
 
 
-def render_config(*, node_id: str, country: str, authority: str, listen: str, advertise: list[str], adapter: str) -> str:
+def render_config(
+    *, node_id: str, country: str, authority: str, listen: str, advertise: list[str], adapter: str
+) -> str:
     """The tamga.toml that ``tamga init`` writes, with every setting explained."""
     adv = ", ".join(f'"{a}"' for a in advertise)
     return f'''# Tamga node configuration. Paths are relative to this folder.

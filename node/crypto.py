@@ -253,11 +253,7 @@ def write_private_key_file(path: Path, key: SigningKey | EncryptionKey) -> None:
     Raises:
         KeyFileError: the file already exists or cannot be written.
     """
-    text = (
-        _KEY_FILE_HEADER
-        + f'key_id = "{key.key_id}"\n'
-        + f'private_key = "{base64.b64encode(key.seed).decode()}"\n'
-    )
+    text = _KEY_FILE_HEADER + f'key_id = "{key.key_id}"\n' + f'private_key = "{base64.b64encode(key.seed).decode()}"\n'
     try:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError as exc:

@@ -80,9 +80,7 @@ class AdapterError(TamgaError):
             an EDIFACT segment, a JSON path. Keys are free-form strings.
     """
 
-    def __init__(
-        self, message: str, *, adapter: str = "", location: dict[str, object] | None = None
-    ) -> None:
+    def __init__(self, message: str, *, adapter: str = "", location: dict[str, object] | None = None) -> None:
         self.message = message
         self.adapter = adapter
         self.location = dict(location or {})

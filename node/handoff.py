@@ -16,7 +16,7 @@ from pathlib import Path
 
 from tamga.adapters import Adapter
 from tamga.errors import TamgaError
-from tamga.intake import write_atomically
+from tamga.intake import write_files_atomically
 from tamga.logging import get_logger
 from tamga.protocol import LocalIdentity, PeerDirectory, open_stored
 from tamga.store import InboxRow, Store
@@ -67,7 +67,7 @@ class Handoff:
         return f"{row.sender}-{row.seq:012d}-{row.message_id}{self.adapter.file_suffix}"
 
     def _write(self, rows: list[InboxRow]) -> list[tuple[int, str, str, str]]:
-        done = []
+        done: list[tuple[int, str, str, str, bytes]] = []
         for row in rows:
             try:
                 record = open_stored(row.envelope, local=self.local, peers=self.peers)
@@ -75,13 +75,17 @@ class Handoff:
             except TamgaError as exc:
                 if row.seq not in self._stuck:
                     self._stuck.add(row.seq)
-                    log.error("record_not_handed_off", message_id=row.message_id, peer=row.sender,
-                              record_type=row.record_type, error=str(exc))
+                    log.error(
+                        "record_not_handed_off",
+                        message_id=row.message_id,
+                        peer=row.sender,
+                        record_type=row.record_type,
+                        error=str(exc),
+                    )
                 continue
-            name = self.file_name(row)
-            write_atomically(self.incoming / name, data)
-            done.append((row.seq, name, row.message_id, row.sender))
-        return done
+            done.append((row.seq, self.file_name(row), row.message_id, row.sender, data))
+        write_files_atomically(self.incoming, [(name, data) for _, name, _, _, data in done])
+        return [(seq, name, mid, sender) for seq, name, mid, sender, _ in done]
 
     async def run_once(self) -> int:
         """Hand off what is pending; returns how many records were written."""

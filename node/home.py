@@ -69,7 +69,7 @@ def init_home(
         raise ConfigError(f"country must be an ISO 3166-1 alpha-2 code such as KZ, found {country!r}")
     if (home / CONFIG_NAME).exists():
         raise ConfigError(f"{home / CONFIG_NAME}: a node already exists here; refusing to overwrite it")
-    host, _, port = listen.rpartition(":")
+    port = listen.rpartition(":")[2]
     advertise = advertise or ([listen] if port != "0" else [])
     home.mkdir(parents=True, exist_ok=True)
     for sub in ("outgoing", "processed", "failed", "incoming", "peers", "state", "run"):
@@ -230,5 +230,3 @@ def load_peers(config: Config) -> PeerDirectory:
             raise ConfigError(f"{path}: holds this node's own identity; remove it")
         directory.add(peer)
     return directory
-
-

@@ -63,8 +63,13 @@ class Receiver:
                 if not batch_sender:
                     batch_sender = res.sender
                 elif res.sender != batch_sender:
-                    res = Refused(R.REJECT_REASON_MALFORMED_ENVELOPE, "a batch must come from one sender",
-                                  res.message_id, res.sender, res.digest)
+                    res = Refused(
+                        R.REJECT_REASON_MALFORMED_ENVELOPE,
+                        "a batch must come from one sender",
+                        res.message_id,
+                        res.sender,
+                        res.digest,
+                    )
             results.append(res)
         return results
 
@@ -80,8 +85,11 @@ class Receiver:
         batch_sender = opened[0].sender if opened else (refused[0].sender if refused else "")
         now = self.clock()
         statuses = await self.store.accept(
-            [AcceptItem(o.sender, o.message_id, o.record_type, env.SerializeToString(), o.digest)
-             for o, env in zip(results, batch.envelopes, strict=True) if isinstance(o, Opened)],
+            [
+                AcceptItem(o.sender, o.message_id, o.record_type, env.SerializeToString(), o.digest)
+                for o, env in zip(results, batch.envelopes, strict=True)
+                if isinstance(o, Opened)
+            ],
             [(r.sender, r.message_id, r.reason_name, r.detail, r.digest) for r in refused],
             now=now,
         )
@@ -91,24 +99,51 @@ class Receiver:
         for res in results:
             if isinstance(res, Opened):
                 status, reason, detail = next(it)
-                receipts.append(envelope_pb2.Receipt(message_id=res.message_id, envelope_digest=res.digest,
-                                                     status=status, reason=reason, detail=detail))
+                receipts.append(
+                    envelope_pb2.Receipt(
+                        message_id=res.message_id,
+                        envelope_digest=res.digest,
+                        status=status,
+                        reason=reason,
+                        detail=detail,
+                    )
+                )
                 if status == S.RECEIPT_STATUS_ACCEPTED:
                     accepted += 1
                     log.info("record_received", message_id=res.message_id, peer=res.sender, record_type=res.record_type)
                 elif status == S.RECEIPT_STATUS_DUPLICATE:
-                    log.info("record_duplicate", message_id=res.message_id, peer=res.sender, record_type=res.record_type)
+                    log.info(
+                        "record_duplicate", message_id=res.message_id, peer=res.sender, record_type=res.record_type
+                    )
                 else:
-                    log.warning("record_refused", message_id=res.message_id, peer=res.sender,
-                                record_type=res.record_type, reason=R.Name(reason), detail=detail)
+                    log.warning(
+                        "record_refused",
+                        message_id=res.message_id,
+                        peer=res.sender,
+                        record_type=res.record_type,
+                        reason=R.Name(reason),
+                        detail=detail,
+                    )
             else:
-                receipts.append(envelope_pb2.Receipt(message_id=res.message_id, envelope_digest=res.digest,
-                                                     status=S.RECEIPT_STATUS_REJECTED, reason=res.reason,
-                                                     detail=res.detail))
-                log.warning("record_refused", message_id=res.message_id, peer=res.sender,
-                            reason=res.reason_name, detail=res.detail)
-        signed = sign_receipts(local=self.local, sender=batch_sender, batch_id=batch.batch_id,
-                               receipts=receipts, now=self.clock())
+                receipts.append(
+                    envelope_pb2.Receipt(
+                        message_id=res.message_id,
+                        envelope_digest=res.digest,
+                        status=S.RECEIPT_STATUS_REJECTED,
+                        reason=res.reason,
+                        detail=res.detail,
+                    )
+                )
+                log.warning(
+                    "record_refused",
+                    message_id=res.message_id,
+                    peer=res.sender,
+                    reason=res.reason_name,
+                    detail=res.detail,
+                )
+        signed = sign_receipts(
+            local=self.local, sender=batch_sender, batch_id=batch.batch_id, receipts=receipts, now=self.clock()
+        )
         if accepted and self.on_accepted:
             self.on_accepted()
         return signed

@@ -55,19 +55,30 @@ class Submission:
 
 
 def write_atomically(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` so that readers see all of it or nothing.
+    """Write ``data`` to ``path`` so that readers see all of it or nothing."""
+    write_files_atomically(path.parent, [(path.name, data)])
 
-    Written under a dot-name in the same folder, flushed to disk, renamed.
+
+def write_files_atomically(folder: Path, files: Sequence[tuple[str, bytes]]) -> None:
+    """Write files into ``folder`` so that readers see each whole or not at all.
+
+    Each file is written under a dot-name in the same folder, flushed to disk
+    and renamed; the folder itself is flushed once at the end, so that when
+    this returns every file survives a crash of the machine.
     """
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
-    try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
-    dfd = os.open(path.parent, os.O_RDONLY)
+    for name, data in files:
+        path = folder / name
+        tmp = folder / f".{name}.{os.getpid()}.tmp"
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    dfd = os.open(folder, os.O_RDONLY)
     try:
         os.fsync(dfd)
     finally:
@@ -153,7 +164,14 @@ class Submitter:
             message_id = str(uuid.uuid4())
             for peer in recipients:
                 out.append(
-                    seal(local=self.local, peer=peer, record_bytes=data, record_type=rtype, message_id=message_id, now=now)
+                    seal(
+                        local=self.local,
+                        peer=peer,
+                        record_bytes=data,
+                        record_type=rtype,
+                        message_id=message_id,
+                        now=now,
+                    )
                 )
         return out
 
@@ -176,11 +194,11 @@ class Submitter:
         plan = self.route(records, to)
         now = self.clock()
         sealed = await asyncio.to_thread(self._seal_all, records, plan, now)
-        await self.store.enqueue(
-            sealed, source=source, now=now, intake_sha256=intake_sha256, records=len(records)
-        )
+        await self.store.enqueue(sealed, source=source, now=now, intake_sha256=intake_sha256, records=len(records))
         for s in sealed:
-            log.info("record_queued", message_id=s.message_id, peer=s.recipient, record_type=s.record_type, source=source)
+            log.info(
+                "record_queued", message_id=s.message_id, peer=s.recipient, record_type=s.record_type, source=source
+            )
         if self.on_queued:
             self.on_queued({s.recipient for s in sealed})
         return Submission(source, len(records), sealed)
@@ -246,7 +264,15 @@ class DropFolder:
         try:
             size = path.stat().st_size
             if size > self.max_file_bytes:
-                self._fail(path, None, {"kind": "too_large", "message": f"file of {size} bytes exceeds the limit of {self.max_file_bytes} bytes ([limits] max_file_bytes)"})
+                self._fail(
+                    path,
+                    None,
+                    {
+                        "kind": "too_large",
+                        "message": f"file of {size} bytes exceeds the limit of {self.max_file_bytes} bytes"
+                        " ([limits] max_file_bytes)",
+                    },
+                )
                 return
             data = path.read_bytes()
         except FileNotFoundError:
@@ -259,7 +285,9 @@ class DropFolder:
         try:
             sub = await self.submitter.submit(data, source=name, intake_sha256=sha)
         except AdapterError as exc:
-            self._fail(path, sha, {"kind": "adapter", "message": exc.message, "adapter": exc.adapter, "location": exc.location})
+            self._fail(
+                path, sha, {"kind": "adapter", "message": exc.message, "adapter": exc.adapter, "location": exc.location}
+            )
             return
         except ValidationError as exc:
             self._fail(path, sha, {"kind": "validation", "message": str(exc), "problems": exc.problems})

@@ -89,8 +89,11 @@ def main(argv: list[str] | None = None) -> int:
                 data = (samples / name).read_bytes()
                 for rec in adapter.decode(data, source=name):
                     rid = rec.meta.record_id
-                    label = (rec.declaration_snapshot.declaration_no if rec.HasField("declaration_snapshot")
-                             else rec.contact_point_message.subject)
+                    label = (
+                        rec.declaration_snapshot.declaration_no
+                        if rec.HasField("declaration_snapshot")
+                        else rec.contact_point_message.subject
+                    )
                     expected[rid] = (rec.WhichOneof("body") or "", sender_id, label)
                     for country in rec.meta.receiver_countries:
                         want.add((rid, next(n for n, c in NODES if c == country)))
@@ -115,8 +118,7 @@ def main(argv: list[str] | None = None) -> int:
 
         def delivered() -> bool:
             return all(
-                fed[sender].outbox_counts().get("queued", 0) == 0
-                for sender in {expected[rid][1] for rid, _ in want}
+                fed[sender].outbox_counts().get("queued", 0) == 0 for sender in {expected[rid][1] for rid, _ in want}
             )
 
         try:
@@ -128,24 +130,35 @@ def main(argv: list[str] | None = None) -> int:
         for rid, recipient in sorted(want, key=lambda w: (expected[w[0]][1], w[1])):
             rtype, sender, label = expected[rid]
             s, r = fed[sender], fed[recipient]
+            marks = ",".join("?" * len(SAMPLES[sender]))
             out = s.query(
-                "SELECT message_id, submitted_at FROM outbox WHERE peer = ? AND source IN (%s)"
-                % ",".join("?" * len(SAMPLES[sender])),
+                f"SELECT message_id, submitted_at FROM outbox WHERE peer = ? AND source IN ({marks})",
                 (recipient, *SAMPLES[sender]),
             )
-            mid, sent_at, recv_at, verified = "-", None, None, False
+            sent_at, recv_at, verified = None, None, False
             for message_id, submitted in out:
-                inbox = r.query("SELECT received_at, handoff_name FROM inbox WHERE sender = ? AND message_id = ?",
-                                (sender, message_id))
+                inbox = r.query(
+                    "SELECT received_at, handoff_name FROM inbox WHERE sender = ? AND message_id = ?",
+                    (sender, message_id),
+                )
                 if inbox and inbox[0][1]:
                     handed = r.incoming / inbox[0][1]
                     if handed.exists() and any(
                         x.meta.record_id == rid for x in adapter.decode(handed.read_bytes(), source=handed.name)
                     ):
-                        mid, sent_at, recv_at = message_id, submitted, inbox[0][0]
+                        sent_at, recv_at = submitted, inbox[0][0]
                         verified = receipt_verified(s, r, message_id)
-            rows.append((f"{rtype} {label[:34]}", sender, recipient, _time(sent_at), _time(recv_at),
-                         "yes" if verified else "NO", (rid, recipient) in got))
+            rows.append(
+                (
+                    f"{rtype} {label[:34]}",
+                    sender,
+                    recipient,
+                    _time(sent_at),
+                    _time(recv_at),
+                    "yes" if verified else "NO",
+                    (rid, recipient) in got,
+                )
+            )
 
         print()
         header = ("RECORD", "FROM", "TO", "SENT (UTC)", "RECEIVED (UTC)", "RECEIPT VERIFIED")
@@ -159,11 +172,15 @@ def main(argv: list[str] | None = None) -> int:
         for node in fed:
             node.stop()
         if missing or unverified:
-            print(f"FAILED: {len(missing)} record(s) did not arrive within {args.timeout:.0f}s, "
-                  f"{len(unverified)} without a verified receipt; node logs are in {root}/*/node.log")
+            print(
+                f"FAILED: {len(missing)} record(s) did not arrive within {args.timeout:.0f}s, "
+                f"{len(unverified)} without a verified receipt; node logs are in {root}/*/node.log"
+            )
             return 1
-        print(f"OK: {len(rows)} deliveries between 3 node processes in {elapsed:.1f}s, each sealed end to end, "
-              "each acknowledged by a verified signed receipt.")
+        print(
+            f"OK: {len(rows)} deliveries between 3 node processes in {elapsed:.1f}s, each sealed end to end, "
+            "each acknowledged by a verified signed receipt."
+        )
         print(f"The nodes are stopped; their folders, stores and logs stay in {root} to look at.")
         return 0
 

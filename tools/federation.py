@@ -106,7 +106,7 @@ class NodeProcess:
         """Start ``tamga run`` for this node and wait until it listens."""
         if self.running:
             return
-        log = open(self.log_path, "ab")  # noqa: SIM115 - handed to the child
+        log = open(self.log_path, "ab")  # handed to the child, closed below
         self.starts += 1
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "tamga", "run", "--home", str(self.home), "--log-format", "json"],

@@ -47,16 +47,12 @@ def generate(out_dir: Path) -> list[Path]:
     if protoc.main(args) != 0:
         raise RuntimeError("protoc failed on " + " ".join(sources))
     return sorted(
-        p.relative_to(out_dir)
-        for p in (out_dir / "tamga" / "v1").iterdir()
-        if p.name.endswith(GENERATED_SUFFIXES)
+        p.relative_to(out_dir) for p in (out_dir / "tamga" / "v1").iterdir() if p.name.endswith(GENERATED_SUFFIXES)
     )
 
 
 def committed() -> list[Path]:
-    return sorted(
-        p.relative_to(PROTO_ROOT) for p in PACKAGE_DIR.iterdir() if p.name.endswith(GENERATED_SUFFIXES)
-    )
+    return sorted(p.relative_to(PROTO_ROOT) for p in PACKAGE_DIR.iterdir() if p.name.endswith(GENERATED_SUFFIXES))
 
 
 def check() -> list[str]:

@@ -90,8 +90,13 @@ class PeerQueue:
                 error = describe(exc)
                 now = self.clock()
                 wait = self.backoff.failure(now, error)
-                log.warning("delivery_failed", peer=self.peer.node_id, error=error,
-                            failures=self.backoff.failures, retry_in=round(wait, 2))
+                log.warning(
+                    "delivery_failed",
+                    peer=self.peer.node_id,
+                    error=error,
+                    failures=self.backoff.failures,
+                    retry_in=round(wait, 2),
+                )
                 try:
                     await self.store.record_failure(self.peer.node_id, error=error, now=now, retry_at=now + wait)
                 except TamgaError as store_exc:
@@ -119,8 +124,9 @@ class PeerQueue:
             try:
                 while True:
                     await slots.acquire()
-                    rows = await self.store.queued(peer_id, after_seq=last_seq, limit=cfg.batch_size,
-                                                   max_bytes=cfg.max_batch_bytes)
+                    rows = await self.store.queued(
+                        peer_id, after_seq=last_seq, limit=cfg.batch_size, max_bytes=cfg.max_batch_bytes
+                    )
                     if not rows:
                         slots.release()
                         now = self.clock()
@@ -161,22 +167,34 @@ class PeerQueue:
                     raise DeliveryError(f"{peer_id} closed the stream with {len(in_flight)} batch(es) unanswered")
                 head = in_flight[0]
                 sent = {r.message_id: r.digest for r in head.rows}
-                outcomes = check_receipts(resp.receipts, local=self.local, peer=self.peer,
-                                          batch_id=head.batch_id, sent=sent)
-                await self.store.settle(peer_id, batch_id=head.batch_id, signed=resp.receipts,
-                                        outcomes=outcomes, now=self.clock())
+                outcomes = check_receipts(
+                    resp.receipts, local=self.local, peer=self.peer, batch_id=head.batch_id, sent=sent
+                )
+                await self.store.settle(
+                    peer_id, batch_id=head.batch_id, signed=resp.receipts, outcomes=outcomes, now=self.clock()
+                )
                 in_flight.popleft()
                 slots.release()
                 self.backoff.success()
                 types = {r.message_id: r.record_type for r in head.rows}
                 for o in outcomes:
                     if o.delivered:
-                        log.info("record_delivered", message_id=o.message_id, peer=peer_id,
-                                 record_type=types[o.message_id],
-                                 status=envelope_pb2.ReceiptStatus.Name(o.status))
+                        log.info(
+                            "record_delivered",
+                            message_id=o.message_id,
+                            peer=peer_id,
+                            record_type=types[o.message_id],
+                            status=envelope_pb2.ReceiptStatus.Name(o.status),
+                        )
                     else:
-                        log.error("record_rejected_by_peer", message_id=o.message_id, peer=peer_id,
-                                  record_type=types[o.message_id], reason=R.Name(o.reason), detail=o.detail)
+                        log.error(
+                            "record_rejected_by_peer",
+                            message_id=o.message_id,
+                            peer=peer_id,
+                            record_type=types[o.message_id],
+                            reason=R.Name(o.reason),
+                            detail=o.detail,
+                        )
 
         tasks = [asyncio.create_task(writer()), asyncio.create_task(reader())]
         try:

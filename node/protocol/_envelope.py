@@ -49,9 +49,7 @@ __all__ = [
 
 ENVELOPE_PURPOSE = "tamga/v1/envelope"
 DEFAULT_MAX_ENVELOPE_BYTES = 4 * 1024 * 1024
-RECORD_TYPES: tuple[str, ...] = tuple(
-    f.name for f in records_pb2.Record.DESCRIPTOR.oneofs_by_name["body"].fields
-)
+RECORD_TYPES: tuple[str, ...] = tuple(f.name for f in records_pb2.Record.DESCRIPTOR.oneofs_by_name["body"].fields)
 
 R = envelope_pb2.RejectReason
 
@@ -190,8 +188,7 @@ def open_envelope(
     if header.crypto_profile not in SUPPORTED_CRYPTO_PROFILES:
         return refuse(
             R.REJECT_REASON_UNKNOWN_CRYPTO_PROFILE,
-            f"crypto profile {header.crypto_profile!r} not accepted; accepted: "
-            + ",".join(SUPPORTED_CRYPTO_PROFILES),
+            f"crypto profile {header.crypto_profile!r} not accepted; accepted: " + ",".join(SUPPORTED_CRYPTO_PROFILES),
             mid,
             sender,
         )
@@ -222,8 +219,7 @@ def open_envelope(
     if header.recipient_encryption_key_id != local.encryption_key.key_id:
         return refuse(
             R.REJECT_REASON_UNKNOWN_KEY,
-            f"encrypted to {header.recipient_encryption_key_id!r}, this node's key is "
-            f"{local.encryption_key.key_id!r}",
+            f"encrypted to {header.recipient_encryption_key_id!r}, this node's key is {local.encryption_key.key_id!r}",
             mid,
             sender,
         )
@@ -262,9 +258,7 @@ def open_envelope(
     return Opened(sender, mid, header.record_type, header, record, env_digest)
 
 
-def open_stored(
-    envelope_bytes: bytes, *, local: LocalIdentity, peers: PeerDirectory
-) -> records_pb2.Record:
+def open_stored(envelope_bytes: bytes, *, local: LocalIdentity, peers: PeerDirectory) -> records_pb2.Record:
     """Decrypt an envelope this node accepted earlier and stored as received.
 
     The store keeps envelopes encrypted; the record is decrypted only to hand

@@ -43,8 +43,7 @@ def check_node_id(node_id: str) -> str:
     """Return ``node_id`` if it is a valid node id, else raise ValueError."""
     if not _NODE_ID.fullmatch(node_id):
         raise ValueError(
-            f"node id {node_id!r} must be 1-63 letters, digits, '.', '_' or '-', "
-            "starting with a letter or digit"
+            f"node id {node_id!r} must be 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit"
         )
     return node_id
 
@@ -59,18 +58,14 @@ class LocalIdentity:
     signing_key: SigningKey
     encryption_key: EncryptionKey
 
-    def identity_document(
-        self, endpoints: Iterable[str], issued_at: float
-    ) -> identity_pb2.SignedIdentity:
+    def identity_document(self, endpoints: Iterable[str], issued_at: float) -> identity_pb2.SignedIdentity:
         """The signed public identity that peers add (``tamga identity export``)."""
         ident = identity_pb2.NodeIdentity(
             node_id=self.node_id,
             country=self.country,
             authority=self.authority,
             endpoints=list(endpoints),
-            signing_key=identity_pb2.PublicKey(
-                key_id=self.signing_key.key_id, public_key=self.signing_key.public.raw
-            ),
+            signing_key=identity_pb2.PublicKey(key_id=self.signing_key.key_id, public_key=self.signing_key.public.raw),
             encryption_key=identity_pb2.PublicKey(
                 key_id=self.encryption_key.key_id, public_key=self.encryption_key.public.raw
             ),
@@ -79,9 +74,7 @@ class LocalIdentity:
         )
         ident.issued_at.FromNanoseconds(to_nanos(issued_at))
         body = ident.SerializeToString()
-        return identity_pb2.SignedIdentity(
-            identity=body, signature=self.signing_key.sign(IDENTITY_PURPOSE, body)
-        )
+        return identity_pb2.SignedIdentity(identity=body, signature=self.signing_key.sign(IDENTITY_PURPOSE, body))
 
 
 @dataclass(slots=True)

@@ -66,9 +66,7 @@ def sign_receipts(
     )
     batch.created_at.FromNanoseconds(to_nanos(now))
     body = batch.SerializeToString()
-    return envelope_pb2.SignedReceiptBatch(
-        receipt_batch=body, signature=local.signing_key.sign(RECEIPT_PURPOSE, body)
-    )
+    return envelope_pb2.SignedReceiptBatch(receipt_batch=body, signature=local.signing_key.sign(RECEIPT_PURPOSE, body))
 
 
 def check_receipts(

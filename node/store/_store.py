@@ -191,9 +191,7 @@ class Store:
 
     async def intake_seen(self, source: str, sha256: bytes) -> bool:
         """True if this file (name and content) was already accepted."""
-        row = await self._scalar(
-            "SELECT 1 FROM intake WHERE source = ? AND sha256 = ?", (source, sha256)
-        )
+        row = await self._scalar("SELECT 1 FROM intake WHERE source = ? AND sha256 = ?", (source, sha256))
         return row is not None
 
     async def enqueue(
@@ -216,10 +214,7 @@ class Store:
                 await c.executemany(
                     "INSERT INTO outbox (peer, message_id, record_type, envelope, digest,"
                     " source, submitted_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    [
-                        (s.recipient, s.message_id, s.record_type, s.envelope, s.digest, source, now)
-                        for s in sealed
-                    ],
+                    [(s.recipient, s.message_id, s.record_type, s.envelope, s.digest, source, now) for s in sealed],
                 )
                 if intake_sha256 is not None:
                     await c.execute(
@@ -345,9 +340,7 @@ class Store:
                     chunk = keys[chunk_start : chunk_start + 400]
                     where = " OR ".join(["(sender = ? AND message_id = ?)"] * len(chunk))
                     params = [v for k in chunk for v in k]
-                    async with c.execute(
-                        f"SELECT sender, message_id, digest FROM inbox WHERE {where}", params
-                    ) as cur:
+                    async with c.execute(f"SELECT sender, message_id, digest FROM inbox WHERE {where}", params) as cur:
                         for s, m, d in await cur.fetchall():
                             seen[(s, m)] = d
                 new_rows = []
@@ -364,11 +357,16 @@ class Store:
                         results.append((S.RECEIPT_STATUS_DUPLICATE, R.REJECT_REASON_UNSPECIFIED, ""))
                     else:
                         detail = "message id already used by this sender for a different envelope"
-                        results.append(
-                            (S.RECEIPT_STATUS_REJECTED, R.REJECT_REASON_MESSAGE_ID_CONFLICT, detail)
+                        results.append((S.RECEIPT_STATUS_REJECTED, R.REJECT_REASON_MESSAGE_ID_CONFLICT, detail))
+                        log.append(
+                            (
+                                item.sender,
+                                item.message_id,
+                                R.Name(R.REJECT_REASON_MESSAGE_ID_CONFLICT),
+                                detail,
+                                item.digest,
+                            )
                         )
-                        log.append((item.sender, item.message_id,
-                                    R.Name(R.REJECT_REASON_MESSAGE_ID_CONFLICT), detail, item.digest))
                 await c.executemany(
                     "INSERT INTO inbox (sender, message_id, record_type, envelope, digest, received_at)"
                     " VALUES (?, ?, ?, ?, ?, ?)",
@@ -430,9 +428,7 @@ class Store:
                 },
             )
 
-        for peer, state, n in await self._fetchall(
-            "SELECT peer, state, COUNT(*) FROM outbox GROUP BY peer, state"
-        ):
+        for peer, state, n in await self._fetchall("SELECT peer, state, COUNT(*) FROM outbox GROUP BY peer, state"):
             entry(peer)[state] = n
         for peer, last, fails, err, retry in await self._fetchall(
             "SELECT peer, last_delivery_at, consecutive_failures, last_error, retry_at FROM peer_state"
@@ -473,15 +469,24 @@ class Store:
             "SELECT seq, peer, message_id, record_type, state, receipt_status, receipt_id, source,"
             " submitted_at, settled_at, digest FROM outbox ORDER BY seq"
         )
-        keys = ("seq", "peer", "message_id", "record_type", "state", "receipt_status",
-                "receipt_id", "source", "submitted_at", "settled_at", "digest")
+        keys = (
+            "seq",
+            "peer",
+            "message_id",
+            "record_type",
+            "state",
+            "receipt_status",
+            "receipt_id",
+            "source",
+            "submitted_at",
+            "settled_at",
+            "digest",
+        )
         return [dict(zip(keys, r, strict=True)) for r in rows]
 
     async def receipt_evidence(self, receipt_id: int) -> tuple[str, bytes, bytes] | None:
         """(peer, receipt_batch bytes, signature) of a kept receipt batch."""
-        rows = await self._fetchall(
-            "SELECT peer, receipt_batch, signature FROM receipts WHERE id = ?", (receipt_id,)
-        )
+        rows = await self._fetchall("SELECT peer, receipt_batch, signature FROM receipts WHERE id = ?", (receipt_id,))
         return (rows[0][0], rows[0][1], rows[0][2]) if rows else None
 
 

@@ -46,10 +46,16 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServiceServicer):
             try:
                 signed = await self.receiver.receive_batch(request.batch)
             except StoreError as exc:
-                log.error("batch_not_committed", batch_id=request.batch.batch_id,
-                          envelopes=len(request.batch.envelopes), error=str(exc))
-                await context.abort(grpc.StatusCode.UNAVAILABLE,
-                                    "the receiving node could not commit the batch; no receipt; retry later")
+                log.error(
+                    "batch_not_committed",
+                    batch_id=request.batch.batch_id,
+                    envelopes=len(request.batch.envelopes),
+                    error=str(exc),
+                )
+                await context.abort(
+                    grpc.StatusCode.UNAVAILABLE,
+                    "the receiving node could not commit the batch; no receipt; retry later",
+                )
             yield exchange_pb2.ExchangeResponse(receipts=signed)
 
     async def GetIdentity(
