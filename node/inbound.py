@@ -82,7 +82,8 @@ class Receiver:
         results = await asyncio.to_thread(self._open_all, batch.envelopes)
         opened = [r for r in results if isinstance(r, Opened)]
         refused = [r for r in results if isinstance(r, Refused)]
-        batch_sender = opened[0].sender if opened else (refused[0].sender if refused else "")
+        # The receipts name the batch's sender: the first sender an envelope of it names.
+        batch_sender = opened[0].sender if opened else next((r.sender for r in refused if r.sender), "")
         now = self.clock()
         statuses = await self.store.accept(
             [

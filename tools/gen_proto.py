@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import filecmp
+import re
 import sys
 import tempfile
 from importlib import resources
@@ -46,6 +47,10 @@ def generate(out_dir: Path) -> list[Path]:
     ]
     if protoc.main(args) != 0:
         raise RuntimeError("protoc failed on " + " ".join(sources))
+    # The gRPC plugin writes a stub for every file; keep it only where a service is declared.
+    for source in sources:
+        if not re.search(r"(?m)^service\s", (PROTO_ROOT / source).read_text("utf-8")):
+            (out_dir / source.replace(".proto", "_pb2_grpc.py")).unlink(missing_ok=True)
     return sorted(
         p.relative_to(out_dir) for p in (out_dir / "tamga" / "v1").iterdir() if p.name.endswith(GENERATED_SUFFIXES)
     )

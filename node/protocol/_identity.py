@@ -87,14 +87,14 @@ class Peer:
     verify_key: VerifyKey
     encryption_key: EncryptionPublicKey
     endpoints: tuple[str, ...]
-    _channels: dict[tuple[str, bytes], Channel] = field(default_factory=dict, compare=False, repr=False)
+    _channels: dict[tuple[bytes, bytes], Channel] = field(default_factory=dict, compare=False, repr=False)
 
     def channel(self, local: LocalIdentity) -> Channel:
         """The Box channel between our encryption key and the peer's.
 
         Cached per pair of keys, so a rotated key on either side gets its own channel.
         """
-        key = (local.encryption_key.key_id, self.encryption_key.raw)
+        key = (local.encryption_key.public.raw, self.encryption_key.raw)
         channel = self._channels.get(key)
         if channel is None:
             channel = self._channels[key] = local.encryption_key.channel(self.encryption_key)

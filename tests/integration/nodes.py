@@ -36,8 +36,14 @@ FAST_DELIVERY = {"poll_interval": "50ms", "backoff_initial": "100ms", "backoff_m
 def make_home(root: Path, node_id: str, country: str, *, listen: str = "127.0.0.1:0") -> Path:
     """A fresh node directory with fast delivery timings and a short stop grace."""
     home = root / node_id.lower()
-    init_home(home, node_id=node_id, country=country, authority=f"Customs service of {country}",
-              listen=listen, advertise=["127.0.0.1:1"])
+    init_home(
+        home,
+        node_id=node_id,
+        country=country,
+        authority=f"Customs service of {country}",
+        listen=listen,
+        advertise=["127.0.0.1:1"],
+    )
     patch_config(home, "delivery", FAST_DELIVERY)
     patch_config(home, "server", {"grace": "1s"})
     return home
@@ -79,24 +85,29 @@ def point(node: Node, peer_id: str, port: int) -> None:
     peer.endpoints = (f"127.0.0.1:{port}",)
 
 
+async def start_nodes(homes: Sequence[Path]) -> list[Node]:
+    """Open every node, start every server, point each at the others, then start their work."""
+    nodes: list[Node] = []
+    try:
+        for h in homes:
+            nodes.append(await open_node(h))
+        for n in nodes:
+            await n.start_server()
+        for n in nodes:
+            for other in nodes:
+                if other is not n:
+                    point(n, other.local.node_id, other.port)
+        for n in nodes:
+            await n.start_work()
+    except BaseException:
+        await stop_all(*nodes)
+        raise
+    return nodes
+
+
 async def start_pair(kz_home: Path, uz_home: Path) -> tuple[Node, Node]:
     """Open both nodes, start both servers, point them at each other, start their work."""
-    kz = await open_node(kz_home)
-    try:
-        uz = await open_node(uz_home)
-    except BaseException:
-        await kz.stop()
-        raise
-    try:
-        await kz.start_server()
-        await uz.start_server()
-        point(kz, "UZ", uz.port)
-        point(uz, "KZ", kz.port)
-        await kz.start_work()
-        await uz.start_work()
-    except BaseException:
-        await stop_all(kz, uz)
-        raise
+    kz, uz = await start_nodes([kz_home, uz_home])
     return kz, uz
 
 
@@ -187,7 +198,7 @@ def declaration(sender: str, receivers: Sequence[str], n: int = 1) -> dict[str, 
             "items": [
                 {
                     "seq": 1,
-                    "commodity": {"hs6": "100199", "description": "Wheat, grade 3 \u2014 \u0431\u0438\u0434\u0430\u0439"},
+                    "commodity": {"hs6": "100199", "description": "Wheat \u2014 \u0431\u0438\u0434\u0430\u0439"},
                     "grossMass": {"value": "20000.5", "unit": "KGM"},
                     "customsValue": {"amount": "1250.00", "currency": "USD"},
                 }

@@ -27,11 +27,14 @@ from .nodes import (
     declaration,
     files_in,
     incoming_records,
+    make_home,
     open_node,
     pair,
+    peer_up,
     point,
     query,
     records_file,
+    start_nodes,
     start_pair,
     stop_all,
     wait_until,
@@ -170,16 +173,16 @@ def test_bad_files_fail_whole_and_temporary_files_are_left_alone(tmp_path: Path)
             failed = kz_home / "failed"
             reports = ("route.json", "mixed.json", "broken.json", "lower.json")
             await wait_until(
-                lambda: all((failed / f"{n}.error.json").exists() for n in reports)
-                and (kz_home / "processed" / "ok.json").exists(),
+                lambda: (
+                    all((failed / f"{n}.error.json").exists() for n in reports)
+                    and (kz_home / "processed" / "ok.json").exists()
+                ),
                 "every file handled",
             )
             await asyncio.sleep(0.3)  # several more scans of the folder
 
             assert sorted(p.name for p in out.iterdir()) == [".hidden.json", ".x.tmp", "x.part", "y.json.partial"]
-            assert sorted(p.name for p in files_in(failed)) == sorted(
-                [*reports, *(f"{n}.error.json" for n in reports)]
-            )
+            assert sorted(p.name for p in files_in(failed)) == sorted([*reports, *(f"{n}.error.json" for n in reports)])
             docs = {n: json.loads((failed / f"{n}.error.json").read_text("utf-8")) for n in reports}
             for n, doc in docs.items():
                 assert doc["file"] == n
@@ -260,3 +263,91 @@ def test_nothing_is_lost_across_a_sender_restart_while_the_receiver_is_down(tmp_
     # The national system keeps writing while the node is down.
     write_atomically(kz_home / "outgoing" / "third.json", records_file(third))
     asyncio.run(after_restart())
+
+
+def test_nothing_is_lost_or_doubled_across_a_receiver_restart(tmp_path: Path) -> None:
+    uz_port = free_port()
+    kz_home, uz_home = pair(tmp_path, uz_listen=f"127.0.0.1:{uz_port}")
+    before = [declaration("KZ", ["UZ"], i) for i in range(1, 4)]
+    during = [contact_message("KZ", ["UZ"], f"while UZ is down {i}") for i in range(3)]
+    after = [declaration("KZ", ["UZ"], 9)]
+    sent = before + during + after
+
+    async def start_uz(kz: Node) -> Node:
+        uz = await open_node(uz_home)
+        try:
+            await uz.start_server()
+            assert uz.port == uz_port
+            point(uz, "KZ", kz.port)
+            await uz.start_work()
+        except BaseException:
+            await uz.stop()
+            raise
+        return uz
+
+    async def scenario() -> None:
+        kz = await open_node(kz_home)
+        uz: Node | None = None
+        try:
+            await kz.start_server()
+            point(kz, "UZ", uz_port)
+            await kz.start_work()
+            uz = await start_uz(kz)
+            write_atomically(kz_home / "outgoing" / "before.json", records_file(before))
+            await wait_until(lambda: arrived(uz_home, {i["meta"]["recordId"] for i in before}), "first records")
+            await uz.stop()
+            uz = None
+            await kz.submitter.submit(records_file(during), source="during.json")
+            await wait_until(
+                lambda: query(kz_db, "SELECT consecutive_failures FROM peer_state WHERE peer = 'UZ'") >= [(1,)],
+                "a failed delivery attempt while UZ is down",
+            )
+            uz = await start_uz(kz)
+            write_atomically(kz_home / "outgoing" / "after.json", records_file(after))
+            await wait_until(lambda: arrived(uz_home, {i["meta"]["recordId"] for i in sent}), "every record at UZ")
+            await wait_until(lambda: all_delivered(kz_home, len(sent)), "KZ outbox delivered")
+            await asyncio.sleep(0.3)
+            assert_exactly_once(uz_home, sent)
+            await check_outbox_and_evidence(kz, uz, sent)
+            assert query(kz_db, "SELECT consecutive_failures, last_error FROM peer_state WHERE peer = 'UZ'") == [
+                (0, None)
+            ]
+        finally:
+            await stop_all(kz, uz)
+
+    kz_db = db_path(kz_home)
+    asyncio.run(scenario())
+
+
+def test_a_record_for_two_countries_reaches_both_under_one_message_id(tmp_path: Path) -> None:
+    homes = [make_home(tmp_path, c, c) for c in ("KZ", "UZ", "TJ")]
+    peer_up(homes, tmp_path)
+    kz_home, uz_home, tj_home = homes
+    both = declaration("KZ", ["UZ", "TJ"], 1)
+    uz_only = contact_message("KZ", ["UZ"])
+    tj_only = contact_message("KZ", ["TJ", "KZ"])  # its own country among the receivers is no recipient
+
+    async def scenario() -> None:
+        nodes = await start_nodes(homes)
+        try:
+            write_atomically(kz_home / "outgoing" / "multi.json", records_file([both, uz_only, tj_only]))
+            await wait_until(lambda: all_delivered(kz_home, 4), "four envelopes delivered")
+            await wait_until(
+                lambda: len(files_in(uz_home / "incoming")) >= 2 and len(files_in(tj_home / "incoming")) >= 2,
+                "records handed off at UZ and TJ",
+            )
+            await asyncio.sleep(0.3)
+            assert_exactly_once(uz_home, [both, uz_only])
+            assert_exactly_once(tj_home, [both, tj_only])
+            assert files_in(kz_home / "incoming") == []
+            rows = await nodes[0].store.outbox_states()
+            by_peer = {(r["peer"], r["record_type"]): r["message_id"] for r in rows}
+            assert len(rows) == 4
+            assert by_peer[("UZ", "declaration_snapshot")] == by_peer[("TJ", "declaration_snapshot")]
+            uz_mids = {m for (m,) in query(db_path(uz_home), "SELECT message_id FROM inbox")}
+            tj_mids = {m for (m,) in query(db_path(tj_home), "SELECT message_id FROM inbox")}
+            assert uz_mids & tj_mids == {by_peer[("UZ", "declaration_snapshot")]}
+        finally:
+            await stop_all(*nodes)
+
+    asyncio.run(scenario())
