@@ -69,7 +69,7 @@ class JsonAdapter:
             try:
                 json_format.ParseDict(item, record)
             except json_format.ParseError as exc:
-                raise self._error(f"not a tamga.v1.Record: {exc}", path=path) from exc
+                raise self._error("not a tamga.v1.Record: " + " ".join(str(exc).split()), path=path) from exc
             if record.WhichOneof("body") is None:
                 raise self._error("record has no body; set exactly one of " + ", ".join(_BODY_FIELDS), path=path)
             records.append(record)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import os
 import time
 from collections.abc import Callable
@@ -17,6 +18,7 @@ from collections.abc import Callable
 import grpc
 from tamga.adapters import Adapter, load_adapter
 from tamga.config import Config
+from tamga.errors import ConfigError
 from tamga.handoff import Handoff
 from tamga.home import load_local_identity, load_peers
 from tamga.inbound import Receiver
@@ -52,6 +54,8 @@ class Node:
         self.store = store
         self.clock = clock
         self.port = 0
+        self._lock_fd: int | None = None
+        self._started = False
         self._server: grpc.aio.Server | None = None
         self._health = None
         self._channels: list[grpc.aio.Channel] = []
@@ -125,6 +129,7 @@ class Node:
         Raises:
             OSError: the listen address cannot be bound.
         """
+        self._lock_directory()
         endpoints = list(self.config.server.advertise)
         identity = self.local.identity_document(endpoints, self.clock())
         servicer = ExchangeServicer(self.receiver, identity)
@@ -144,6 +149,7 @@ class Node:
         self._tasks.append(asyncio.create_task(self.drop_folder.run(), name="drop-folder"))
         self._tasks.append(asyncio.create_task(self.handoff.run(), name="handoff"))
         self._write_run_files()
+        self._started = True
         host = cfg.server.listen.rpartition(":")[0]
         log.info(
             "node_started",
@@ -153,6 +159,28 @@ class Node:
             adapter=self.adapter.name,
             fingerprint=self.local.signing_key.public.fingerprint,
         )
+
+    def _lock_directory(self) -> None:
+        """One running node per node directory: hold an exclusive lock on run/lock.
+
+        Raises:
+            ConfigError: another process runs this node.
+        """
+        run = self.config.path(self.config.folders.run)
+        run.mkdir(parents=True, exist_ok=True)
+        fd = os.open(run / "lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            os.close(fd)
+            try:
+                pid = (run / "pid").read_text().strip()
+            except OSError:
+                pid = "?"
+            raise ConfigError(
+                f"{self.config.home}: node {self.local.node_id} is already running here (pid {pid}); stop it first"
+            ) from exc
+        self._lock_fd = fd
 
     def _write_run_files(self) -> None:
         run = self.config.path(self.config.folders.run)
@@ -166,7 +194,8 @@ class Node:
 
         Anything not acknowledged stays queued in the store for the next start.
         """
-        log.info("node_stopping", node=self.local.node_id)
+        if self._started:
+            log.info("node_stopping", node=self.local.node_id)
         if self._health is not None:
             await self._health.enter_graceful_shutdown()
         for t in self._tasks:
@@ -177,11 +206,15 @@ class Node:
         for ch in self._channels:
             await ch.close()
         await self.store.close()
-        run = self.config.path(self.config.folders.run)
-        for name in ("pid", "listen"):
-            with contextlib.suppress(FileNotFoundError):
-                (run / name).unlink()
-        log.info("node_stopped", node=self.local.node_id)
+        if self._lock_fd is not None:
+            run = self.config.path(self.config.folders.run)
+            for name in ("pid", "listen"):
+                with contextlib.suppress(FileNotFoundError):
+                    (run / name).unlink()
+            os.close(self._lock_fd)  # releases the lock
+            self._lock_fd = None
+        if self._started:
+            log.info("node_stopped", node=self.local.node_id)
 
     async def serve_until(self, stop: asyncio.Event) -> None:
         """Run until ``stop`` is set, then stop gracefully."""

@@ -388,10 +388,15 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.func is not cmd_run:
+        # One-shot commands print their own results; only warnings and errors are logged (to stderr).
+        from tamga.logging import configure_logging
+
+        configure_logging("warning", "auto")
     try:
         return int(args.func(args))
     except TamgaError as exc:
-        print(f"tamga: error: {exc}", file=sys.stderr)
+        print("tamga: error: " + " ".join(str(exc).split()), file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         return 130

@@ -197,8 +197,8 @@ def load_config(home: Path) -> Config:
         text = path.read_text("utf-8")
     except FileNotFoundError as exc:
         raise ConfigError(
-            f"{path}: no node configuration here; create a node with 'tamga init {home}' "
-            "or point --home at an existing node directory"
+            f"{path}: no node configuration here; create a node with "
+            f"'tamga init {home} --id ID --country CC' or point --home at an existing node directory"
         ) from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot read the configuration: {exc}") from exc

@@ -10,6 +10,7 @@ twice. The inbox row is marked only after the file is in place.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -22,6 +23,8 @@ from tamga.protocol import LocalIdentity, PeerDirectory, open_stored
 from tamga.store import InboxRow, Store
 
 __all__ = ["Handoff"]
+
+_OUR_TMP = re.compile(r"\..+\.\d+\.tmp")
 
 log = get_logger("tamga.handoff")
 
@@ -50,13 +53,31 @@ class Handoff:
         self._wakeup = asyncio.Event()
         self._stuck: set[int] = set()
 
+    def remove_leftovers(self) -> int:
+        """Remove temporary files a killed node left in the incoming folder (never finished records)."""
+        removed = 0
+        for path in self.incoming.glob(".*.tmp"):
+            if _OUR_TMP.fullmatch(path.name):
+                path.unlink(missing_ok=True)
+                removed += 1
+        return removed
+
     def wake(self) -> None:
         self._wakeup.set()
 
     async def run(self) -> None:
+        self.incoming.mkdir(parents=True, exist_ok=True)
+        await asyncio.to_thread(self.remove_leftovers)
         while True:
             self._wakeup.clear()
-            moved = await self.run_once()
+            try:
+                moved = await self.run_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # e.g. the incoming folder is full or not writable: retry later
+                log.error("handoff_failed", folder=str(self.incoming), error=str(exc) or type(exc).__name__)
+                await asyncio.sleep(max(self.poll_interval, 5.0))
+                continue
             if not moved:
                 try:
                     await asyncio.wait_for(self._wakeup.wait(), self.poll_interval)

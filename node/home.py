@@ -12,8 +12,10 @@ Layout (``tamga init DIR``)::
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
+import concurrent.futures
 import json
 import os
 import re
@@ -85,7 +87,22 @@ def init_home(
     tmp = home / (CONFIG_NAME + ".tmp")
     tmp.write_text(text, "utf-8")
     os.replace(tmp, home / CONFIG_NAME)
-    return load_config(home)
+    config = load_config(home)
+    _create_store(config.path(config.store.path))
+    return config
+
+
+def _create_store(path: Path) -> None:
+    """Create the node's store now, so that 'tamga send' and 'status' work before the first run."""
+    from tamga.store import Store
+
+    async def create() -> None:
+        store = await Store.open(path)
+        await store.close()
+
+    # A thread of its own, so this works whether or not the caller runs an event loop.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, create()).result()
 
 
 def load_local_identity(config: Config) -> LocalIdentity:
@@ -131,7 +148,7 @@ class PeerFile:
     document: dict[str, Any]
 
 
-def parse_identity_file(text: str, where: str) -> PeerFile:
+def parse_identity_file(text: str, where: str, *, local_settings: bool = False) -> PeerFile:
     """Check an identity file made by ``tamga identity export``.
 
     The readable fields must match the signed identity inside, which must
@@ -164,9 +181,11 @@ def parse_identity_file(text: str, where: str) -> PeerFile:
     ):
         if doc.get(key) != signed_value:
             raise ConfigError(f"{where}: readable field {key!r} does not match the signed identity")
+    # "local" holds this node's own settings for the peer (peer add --endpoint); it is
+    # not signed, so it is honoured only in the node's own peers folder.
     local = doc.get("local") or {}
-    if local.get("endpoints"):
-        peer.endpoints = tuple(local["endpoints"])
+    if local_settings and isinstance(local, dict) and local.get("endpoints"):
+        peer.endpoints = tuple(str(e) for e in local["endpoints"])
     return PeerFile(peer, doc)
 
 
@@ -197,7 +216,7 @@ def add_peer(config: Config, identity_path: Path, *, endpoint: str | None = None
     peers_dir.mkdir(parents=True, exist_ok=True)
     target = peers_dir / f"{peer.node_id}.identity.json"
     if target.exists() and not replace:
-        old = parse_identity_file(target.read_text("utf-8"), str(target)).peer
+        old = parse_identity_file(target.read_text("utf-8"), str(target), local_settings=True).peer
         if old.verify_key != peer.verify_key or old.encryption_key != peer.encryption_key:
             raise ConfigError(
                 f"peer {peer.node_id} is already known with other keys (fingerprint {old.fingerprint}); "
@@ -225,7 +244,7 @@ def load_peers(config: Config) -> PeerDirectory:
             text = path.read_text("utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{path}: cannot read peer file: {exc}") from exc
-        peer = parse_identity_file(text, str(path)).peer
+        peer = parse_identity_file(text, str(path), local_settings=True).peer
         if peer.node_id == config.node.id:
             raise ConfigError(f"{path}: holds this node's own identity; remove it")
         directory.add(peer)

@@ -243,7 +243,13 @@ class DropFolder:
     async def run(self) -> None:
         """Scan forever (until cancelled)."""
         while True:
-            await self.scan_once()
+            try:
+                await self.scan_once()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # a folder problem must not stop the node; say it and go on
+                log.error("drop_folder_failed", folder=str(self.outgoing), error=str(exc) or type(exc).__name__)
+                await asyncio.sleep(max(self.poll_interval, 5.0))
             await asyncio.sleep(self.poll_interval)
 
     async def scan_once(self) -> int:
@@ -328,4 +334,12 @@ class DropFolder:
             target.with_name(target.name + ".error.json"),
             (json.dumps(report, indent=2, ensure_ascii=False) + "\n").encode(),
         )
-        log.warning("file_failed", source=path.name, kind=error["kind"], error=error["message"])
+        # The message may quote values from the file; the log gets the kind and place only,
+        # the full explanation is in the error report beside the file.
+        log.warning(
+            "file_failed",
+            source=path.name,
+            kind=error["kind"],
+            location=error.get("location"),
+            report=str(target.with_name(target.name + ".error.json")),
+        )

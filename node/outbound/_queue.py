@@ -79,10 +79,10 @@ class PeerQueue:
             delay = self.backoff.delay(self.clock())
             if delay > 0:
                 await asyncio.sleep(delay)
-            if not await self.store.queued(self.peer.node_id, after_seq=0, limit=1, max_bytes=1 << 62):
-                await self._wait_wakeup(self.cfg.poll_interval)
-                continue
             try:
+                if not await self.store.queued(self.peer.node_id, after_seq=0, limit=1, max_bytes=1 << 62):
+                    await self._wait_wakeup(self.cfg.poll_interval)
+                    continue
                 await self.session()
             except asyncio.CancelledError:
                 raise

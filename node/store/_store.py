@@ -85,6 +85,7 @@ class Store:
     def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
         self._conn = conn
         self._lock = asyncio.Lock()
+        self._pending: set[asyncio.Task[Any]] = set()
         self.path = path
 
     # -- opening ---------------------------------------------------------------
@@ -98,7 +99,7 @@ class Store:
                 corrupt, or from a newer version of Tamga.
         """
         if not create and not path.exists():
-            raise StoreError(f"{path}: no store here; run 'tamga init' first")
+            raise StoreError(f"{path}: the node's store is missing; is --home the node directory made by 'tamga init'?")
         try:
             conn = await aiosqlite.connect(path, isolation_level=None)
         except sqlite3.Error as exc:
@@ -142,6 +143,8 @@ class Store:
                 raise
 
     async def close(self) -> None:
+        """Let running transactions finish, then close the database."""
+        await asyncio.gather(*list(self._pending), return_exceptions=True)
         await self._conn.close()
 
     async def schema_version(self) -> int:
@@ -163,6 +166,8 @@ class Store:
         async def __aenter__(self) -> aiosqlite.Connection:
             await self.store._lock.acquire()
             try:
+                if self.store._conn.in_transaction:  # never build on a transaction left open
+                    await self.store._conn.execute("ROLLBACK")
                 await self.store._conn.execute("BEGIN IMMEDIATE")
             except BaseException:
                 self.store._lock.release()
@@ -170,11 +175,17 @@ class Store:
             return self.store._conn
 
         async def __aexit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+            conn = self.store._conn
             try:
                 if exc_type is None:
-                    await self.store._conn.execute("COMMIT")
-                else:
-                    await self.store._conn.execute("ROLLBACK")
+                    try:
+                        await conn.execute("COMMIT")
+                    except BaseException:
+                        if conn.in_transaction:
+                            await conn.execute("ROLLBACK")
+                        raise
+                elif conn.in_transaction:
+                    await conn.execute("ROLLBACK")
             finally:
                 self.store._lock.release()
 
@@ -182,17 +193,42 @@ class Store:
         return Store._Txn(self)
 
     async def _run(self, what: str, coro: Any) -> Any:
+        """Run one unit of work on the connection to its end.
+
+        The unit runs as its own task, shielded from the caller's cancellation:
+        a peer that disconnects mid-batch must not leave a transaction half
+        done on the shared connection. A cancelled caller stops waiting; the
+        unit still commits or rolls back.
+        """
+        task = asyncio.ensure_future(coro)
+        self._pending.add(task)
+        task.add_done_callback(self._unit_done)
         try:
-            return await coro
+            return await asyncio.shield(task)
         except sqlite3.Error as exc:
             raise StoreError(f"{self.path}: {what} failed: {exc}") from exc
+
+    def _unit_done(self, task: asyncio.Task[Any]) -> None:
+        self._pending.discard(task)
+        if not task.cancelled():
+            task.exception()  # retrieved here when the caller stopped waiting
+
+    async def _locked_fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        async with self._lock:
+            return await self._fetchall(sql, params)
+
+    async def _read(self, what: str, sql: str, params: Sequence[Any] = ()) -> list[sqlite3.Row]:
+        result: list[sqlite3.Row] = await self._run(what, self._locked_fetchall(sql, params))
+        return result
 
     # -- outbox ----------------------------------------------------------------
 
     async def intake_seen(self, source: str, sha256: bytes) -> bool:
         """True if this file (name and content) was already accepted."""
-        row = await self._scalar("SELECT 1 FROM intake WHERE source = ? AND sha256 = ?", (source, sha256))
-        return row is not None
+        rows = await self._read(
+            "reading the intake log", "SELECT 1 FROM intake WHERE source = ? AND sha256 = ?", (source, sha256)
+        )
+        return bool(rows)
 
     async def enqueue(
         self,
@@ -226,13 +262,11 @@ class Store:
 
     async def queued(self, peer: str, *, after_seq: int, limit: int, max_bytes: int) -> list[OutboxRow]:
         """The next queued envelopes for ``peer`` after ``after_seq``, in submission order."""
-        rows = await self._run(
+        rows = await self._read(
             "reading the outbox",
-            self._fetchall(
-                "SELECT seq, message_id, record_type, envelope, digest FROM outbox"
-                " WHERE peer = ? AND state = 'queued' AND seq > ? ORDER BY seq LIMIT ?",
-                (peer, after_seq, limit),
-            ),
+            "SELECT seq, message_id, record_type, envelope, digest FROM outbox"
+            " WHERE peer = ? AND state = 'queued' AND seq > ? ORDER BY seq LIMIT ?",
+            (peer, after_seq, limit),
         )
         out: list[OutboxRow] = []
         size = 0
@@ -384,13 +418,11 @@ class Store:
 
     async def pending_handoff(self, limit: int) -> list[InboxRow]:
         """Accepted envelopes not yet handed to the national system, oldest first."""
-        rows = await self._run(
+        rows = await self._read(
             "reading the inbox",
-            self._fetchall(
-                "SELECT seq, sender, message_id, record_type, envelope FROM inbox"
-                " WHERE handed_off_at IS NULL ORDER BY seq LIMIT ?",
-                (limit,),
-            ),
+            "SELECT seq, sender, message_id, record_type, envelope FROM inbox"
+            " WHERE handed_off_at IS NULL ORDER BY seq LIMIT ?",
+            (limit,),
         )
         return [InboxRow(*r) for r in rows]
 
@@ -428,16 +460,18 @@ class Store:
                 },
             )
 
-        for peer, state, n in await self._fetchall("SELECT peer, state, COUNT(*) FROM outbox GROUP BY peer, state"):
+        for peer, state, n in await self._locked_fetchall(
+            "SELECT peer, state, COUNT(*) FROM outbox GROUP BY peer, state"
+        ):
             entry(peer)[state] = n
-        for peer, last, fails, err, retry in await self._fetchall(
+        for peer, last, fails, err, retry in await self._locked_fetchall(
             "SELECT peer, last_delivery_at, consecutive_failures, last_error, retry_at FROM peer_state"
         ):
             e = entry(peer)
             e.update(last_delivery_at=last, consecutive_failures=fails, last_error=err, retry_at=retry)
-        for sender, n in await self._fetchall("SELECT sender, COUNT(*) FROM inbox GROUP BY sender"):
+        for sender, n in await self._locked_fetchall("SELECT sender, COUNT(*) FROM inbox GROUP BY sender"):
             entry(sender)["received"] = n
-        for sender, n in await self._fetchall("SELECT sender, COUNT(*) FROM refused GROUP BY sender"):
+        for sender, n in await self._locked_fetchall("SELECT sender, COUNT(*) FROM refused GROUP BY sender"):
             entry(sender)["refused"] = n
         return out
 
@@ -451,11 +485,11 @@ class Store:
             "pending_handoff": "SELECT COUNT(*) FROM inbox WHERE handed_off_at IS NULL",
             "refused": "SELECT COUNT(*) FROM refused",
         }
-        return {k: int(await self._scalar(sql)) for k, sql in q.items()}
+        return {k: int((await self._locked_fetchall(sql))[0][0]) for k, sql in q.items()}
 
     async def recent_rejections(self, limit: int = 10) -> list[dict[str, Any]]:
         """Our envelopes that peers rejected, newest first."""
-        rows = await self._fetchall(
+        rows = await self._locked_fetchall(
             "SELECT peer, message_id, record_type, reject_reason, reject_detail, settled_at FROM outbox"
             " WHERE state = 'rejected' ORDER BY settled_at DESC LIMIT ?",
             (limit,),
@@ -465,7 +499,7 @@ class Store:
 
     async def outbox_states(self) -> list[dict[str, Any]]:
         """Every outbox row without its envelope (for tools and tests)."""
-        rows = await self._fetchall(
+        rows = await self._locked_fetchall(
             "SELECT seq, peer, message_id, record_type, state, receipt_status, receipt_id, source,"
             " submitted_at, settled_at, digest FROM outbox ORDER BY seq"
         )
@@ -486,7 +520,9 @@ class Store:
 
     async def receipt_evidence(self, receipt_id: int) -> tuple[str, bytes, bytes] | None:
         """(peer, receipt_batch bytes, signature) of a kept receipt batch."""
-        rows = await self._fetchall("SELECT peer, receipt_batch, signature FROM receipts WHERE id = ?", (receipt_id,))
+        rows = await self._locked_fetchall(
+            "SELECT peer, receipt_batch, signature FROM receipts WHERE id = ?", (receipt_id,)
+        )
         return (rows[0][0], rows[0][1], rows[0][2]) if rows else None
 
 

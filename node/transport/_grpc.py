@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import AsyncIterator
 
 import grpc
@@ -28,6 +29,8 @@ CHANNEL_OPTIONS = [
     ("grpc.max_reconnect_backoff_ms", 2_000),
     ("grpc.enable_retries", 0),
 ]
+# A node's port is its own: never share it with another process (gRPC's default is SO_REUSEPORT).
+SERVER_OPTIONS = [*CHANNEL_OPTIONS, ("grpc.so_reuseport", 0)]
 
 
 class ExchangeServicer(exchange_pb2_grpc.ExchangeServiceServicer):
@@ -83,7 +86,8 @@ async def build_server(
     Raises:
         OSError: the address cannot be bound.
     """
-    server = grpc.aio.server(options=CHANNEL_OPTIONS)
+    _check_free(listen)
+    server = grpc.aio.server(options=SERVER_OPTIONS)
     exchange_pb2_grpc.add_ExchangeServiceServicer_to_server(servicer, server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
@@ -98,6 +102,21 @@ async def build_server(
     for name in ("", service):
         await health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     return server, port, health_servicer
+
+
+def _check_free(listen: str) -> None:
+    """Fail with a clear message if something already listens on ``listen``."""
+    host, _, port = listen.rpartition(":")
+    if port == "0":
+        return
+    host = host.strip("[]")
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, int(port)))
+        except OSError as exc:
+            raise OSError(f"cannot listen on {listen}: {exc.strerror or exc}") from exc
 
 
 def open_channel(endpoint: str) -> grpc.aio.Channel:
