@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 import random
 
-import pytest
 from tamga.protocol import Backoff
 
 T0 = 1_000_000.0  # a fake clock value; nothing here reads the real clock
