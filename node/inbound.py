@@ -79,7 +79,23 @@ class Receiver:
         Raises:
             StoreError: nothing was committed; no receipt may be sent.
         """
-        results = await asyncio.to_thread(self._open_all, batch.envelopes)
+        return await self.commit(batch, await self.open_batch(batch))
+
+    async def open_batch(self, batch: envelope_pb2.EnvelopeBatch) -> list[Opened | Refused]:
+        """Check, decrypt and verify every envelope of a batch (in a worker thread).
+
+        Pure computation: batches may be opened concurrently, then committed in order.
+        """
+        return await asyncio.to_thread(self._open_all, batch.envelopes)
+
+    async def commit(
+        self, batch: envelope_pb2.EnvelopeBatch, results: list[Opened | Refused]
+    ) -> envelope_pb2.SignedReceiptBatch:
+        """Commit what passed, deduplicating, then sign the receipts for the batch.
+
+        Raises:
+            StoreError: nothing was committed; no receipt may be sent.
+        """
         opened = [r for r in results if isinstance(r, Opened)]
         refused = [r for r in results if isinstance(r, Refused)]
         # The receipts name the batch's sender: the first sender an envelope of it names.

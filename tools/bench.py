@@ -198,9 +198,15 @@ def make_workload(n: int, record_bytes: int, seed: int, prefix: str) -> Workload
 def envelope_size(record_bytes: int) -> tuple[int, int]:
     """(size of a sealed envelope for a record of ``record_bytes``, size of its header)."""
     header = envelope_pb2.EnvelopeHeader(
-        protocol_version=1, crypto_profile=CRYPTO_PROFILE_V1, sender="KZ", recipient="UZ",
-        message_id=str(uuid.uuid4()), sender_signing_key_id="ed25519:1", sender_encryption_key_id="x25519:1",
-        recipient_encryption_key_id="x25519:1", record_type="declaration_snapshot",
+        protocol_version=1,
+        crypto_profile=CRYPTO_PROFILE_V1,
+        sender="KZ",
+        recipient="UZ",
+        message_id=str(uuid.uuid4()),
+        sender_signing_key_id="ed25519:1",
+        sender_encryption_key_id="x25519:1",
+        recipient_encryption_key_id="x25519:1",
+        record_type="declaration_snapshot",
     )
     header.created_at.FromNanoseconds(time.time_ns())
     hb = header.SerializeToString()
@@ -242,8 +248,13 @@ def bench_crypto(record_bytes: int, seconds: float) -> tuple[float, float]:
 
 async def _bench_store(path: Path, n: int, env_bytes: int, batch: int) -> float:
     rows = [
-        Sealed(message_id=str(uuid.uuid4()), recipient="UZ", record_type="declaration_snapshot",
-               envelope=os.urandom(env_bytes), digest=os.urandom(32))
+        Sealed(
+            message_id=str(uuid.uuid4()),
+            recipient="UZ",
+            record_type="declaration_snapshot",
+            envelope=os.urandom(env_bytes),
+            digest=os.urandom(32),
+        )
         for _ in range(n)
     ]
     store = await Store.open(path)
@@ -346,7 +357,9 @@ async def _bench_grpc(port: int, n: int, env_bytes: int, batch: int, in_flight: 
 def bench_grpc(n: int, env_bytes: int, batch: int, in_flight: int) -> float:
     proc = subprocess.Popen(
         [sys.executable, "-m", "tamga.tools.bench", "--serve-grpc", "0"],
-        stdout=subprocess.PIPE, stdin=subprocess.DEVNULL, start_new_session=True,
+        stdout=subprocess.PIPE,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
     )
     try:
         assert proc.stdout is not None
@@ -441,15 +454,18 @@ def _drop_and_wait(
             delivered_at = now
         if not handed_at:
             top = _scalar(uz, "SELECT COALESCE(MAX(seq), 0) FROM inbox")
-            if (top is not None and int(top) - base_in >= n
-                    and _scalar(uz, "SELECT COUNT(*) FROM inbox WHERE handed_off_at IS NULL") == 0):
+            if (
+                top is not None
+                and int(top) - base_in >= n
+                and _scalar(uz, "SELECT COUNT(*) FROM inbox WHERE handed_off_at IS NULL") == 0
+            ):
                 handed_at = now
         if delivered_at and handed_at:
             return t0_wall, t0, queued_at, delivered_at, handed_at
         if now > deadline:
             counts = kz.outbox_counts()
             raise BenchError(
-                f"{what}: not complete within {timeout:.0f}s: KZ outbox {counts}, "
+                f"{what}: not complete within {timeout:.1f} s: KZ outbox {counts}, "
                 f"UZ inbox {_scalar(uz, 'SELECT COUNT(*) FROM inbox')} received, "
                 f"{_scalar(uz, 'SELECT COUNT(*) FROM inbox WHERE handed_off_at IS NULL')} not handed off; "
                 f"logs: {kz.log_path}, {uz.log_path}"
@@ -475,12 +491,15 @@ def bench_e2e(workdir: Path, n: int, record_bytes: int, timeout: float, seed: in
         end = max(delivered_at, handed_at)
         cpu = {k: (_cpu_seconds(p) - cpu0[k], end - t0) for k, p in pids.items()}
         total = WARMUP_RECORDS + n
-        rows = kz.query("SELECT state, COUNT(*), MAX(settled_at), AVG(LENGTH(envelope)) FROM outbox"
-                        " WHERE source LIKE 'bench-%' GROUP BY state")
+        rows = kz.query(
+            "SELECT state, COUNT(*), MAX(settled_at), AVG(LENGTH(envelope)) FROM outbox"
+            " WHERE source LIKE 'bench-%' GROUP BY state"
+        )
         states = {r[0]: r for r in rows}
         delivered = states.get("delivered", (None, 0, None, 0))
         if delivered[1] != n or len(states) != 1:
-            raise BenchError(f"KZ outbox after the run: { {s: r[1] for s, r in states.items()} }, expected {n} delivered")
+            found = {s: r[1] for s, r in states.items()}
+            raise BenchError(f"KZ outbox after the run: {found}, expected {n} delivered")
         last_settled = float(delivered[2])
         last_handoff = float(_scalar(uz, "SELECT MAX(handed_off_at) FROM inbox"))
         n_files = len(uz.incoming_files())
@@ -544,12 +563,11 @@ def run(args: argparse.Namespace) -> int:
             e2e, work = bench_e2e(workdir, n, args.record_bytes, timeout, args.seed)
         except (BenchError, TimeoutError, RuntimeError) as exc:
             keep = True
-            print(f"bench: e2e run did not complete: {exc}", file=sys.stderr)
-            print(f"bench: work directory kept for inspection: {workdir}", file=sys.stderr)
+            print(f"bench: FAILED: the e2e run did not complete: {exc}", file=sys.stderr)
             return 1
     finally:
         if keep:
-            log(f"work directory kept: {workdir}")
+            log(f"work directory kept for inspection (node logs and stores): {workdir}")
         else:
             import shutil
 
@@ -559,16 +577,32 @@ def run(args: argparse.Namespace) -> int:
     ratio = e2e.rps / floor
     v = _versions()
     rows = [
-        ("e2e_rps", f"{e2e.rps:,.0f}", f"submitted -> signed receipt held by KZ: {n} records in {e2e.delivered_s:.2f} s"),
+        (
+            "e2e_rps",
+            f"{e2e.rps:,.0f}",
+            f"submitted -> signed receipt held by KZ: {n} records in {e2e.delivered_s:.2f} s",
+        ),
         ("  queued", f"{e2e.queued_s:.2f} s", "all files committed to KZ's outbox (polled every 50 ms)"),
-        ("  handoff", f"{e2e.handoff_s:.2f} s",
-         f"all records written to UZ's incoming folder ({n / e2e.handoff_s:,.0f} records/s)"),
+        (
+            "  handoff",
+            f"{e2e.handoff_s:.2f} s",
+            f"all records written to UZ's incoming folder ({n / e2e.handoff_s:,.0f} records/s)",
+        ),
     ]
     for node, (cpu_s, wall) in e2e.cpu.items():
-        rows.append((f"  cpu {node}", f"{cpu_s:.1f} s", f"CPU time of the {node} process over {wall:.1f} s "
-                     f"({100 * cpu_s / wall:.0f}% of one core)"))
+        rows.append(
+            (
+                f"  cpu {node}",
+                f"{cpu_s:.1f} s",
+                f"CPU time of the {node} process over {wall:.1f} s ({100 * cpu_s / wall:.0f}% of one core)",
+            )
+        )
     rows += [
-        ("grpc_rps", f"{grpc_rps:,.0f}", f"raw grpc.aio bidi stream, {batch}/batch, {in_flight} in flight, other process"),
+        (
+            "grpc_rps",
+            f"{grpc_rps:,.0f}",
+            f"raw grpc.aio bidi stream, {batch}/batch, {in_flight} in flight, server in another process",
+        ),
         ("sqlite_rps", f"{sqlite_rps:,.0f}", f"Store.enqueue, WAL + synchronous=FULL, {batch} rows/transaction"),
         ("sign_rps", f"{sign_rps:,.0f}", "Ed25519 sign via tamga.crypto, one thread"),
         ("verify_rps", f"{verify_rps:,.0f}", "Ed25519 verify via tamga.crypto, one thread"),
@@ -578,20 +612,27 @@ def run(args: argparse.Namespace) -> int:
     print("Tamga benchmark")
     print(f"  machine:  {_machine()}")
     print("  versions: " + ", ".join(f"{k} {val}" for k, val in v.items()))
-    print(f"  records:  N={n}, record {work.record_bytes_mean:.0f} bytes serialized "
-          f"({work.json_bytes_mean:.0f} bytes as JSON, {RECORDS_PER_FILE} per file), "
-          f"envelope {e2e.envelope_bytes:.0f} bytes")
+    print(
+        f"  records:  N={n}, record {work.record_bytes_mean:.0f} bytes serialized "
+        f"({work.json_bytes_mean:.0f} bytes as JSON, {RECORDS_PER_FILE} per file), "
+        f"envelope {e2e.envelope_bytes:.0f} bytes"
+    )
     print(f"  delivery: batch_size={batch}, max_in_flight={in_flight}; nodes KZ -> UZ on 127.0.0.1, json adapter")
-    print("  nodes:    poll_interval=20ms, log level info (the product default), JSON logs to a file; "
-          "other settings default")
+    print(
+        "  nodes:    poll_interval=20ms, log level info (the product default), JSON logs to a file; "
+        "other settings default"
+    )
     print()
     width = max(len(r[0]) for r in rows)
     vwidth = max(len(r[1]) for r in rows)
     for name, value, note in rows:
         print(f"  {name:<{width}}  {value:>{vwidth}}  {note}")
     print()
-    print(f"BENCH e2e_rps={e2e.rps:.0f} grpc_rps={grpc_rps:.0f} sqlite_rps={sqlite_rps:.0f} "
-          f"verify_rps={verify_rps:.0f} ratio={ratio:.3f}", flush=True)
+    print(
+        f"BENCH e2e_rps={e2e.rps:.0f} grpc_rps={grpc_rps:.0f} sqlite_rps={sqlite_rps:.0f} "
+        f"verify_rps={verify_rps:.0f} ratio={ratio:.3f}",
+        flush=True,
+    )
     return 0
 
 

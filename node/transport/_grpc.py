@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from collections.abc import AsyncIterator
+from typing import Any
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -11,7 +13,7 @@ from tamga.errors import StoreError
 from tamga.inbound import Receiver
 from tamga.logging import get_logger
 from tamga.protocol import SUPPORTED_CRYPTO_PROFILES, SUPPORTED_PROTOCOL_VERSIONS
-from tamga.v1 import exchange_pb2, exchange_pb2_grpc, identity_pb2
+from tamga.v1 import envelope_pb2, exchange_pb2, exchange_pb2_grpc, identity_pb2
 
 __all__ = ["CHANNEL_OPTIONS", "ExchangeServicer", "build_server", "open_channel"]
 
@@ -36,30 +38,54 @@ SERVER_OPTIONS = [*CHANNEL_OPTIONS, ("grpc.so_reuseport", 0)]
 class ExchangeServicer(exchange_pb2_grpc.ExchangeServiceServicer):
     """Serves ExchangeService for one node."""
 
-    def __init__(self, receiver: Receiver, identity: identity_pb2.SignedIdentity) -> None:
+    def __init__(self, receiver: Receiver, identity: identity_pb2.SignedIdentity, pipeline_depth: int = 3) -> None:
         self.receiver = receiver
         self.identity = identity
+        self.pipeline_depth = pipeline_depth
 
     async def Exchange(
         self,
         request_iterator: AsyncIterator[exchange_pb2.ExchangeRequest],
         context: grpc.aio.ServicerContext,
     ) -> AsyncIterator[exchange_pb2.ExchangeResponse]:
-        async for request in request_iterator:
+        # Pipeline: the next batches are opened (checked, decrypted, verified) in worker
+        # threads while the current one is committed. Commits and receipts stay in the
+        # order the batches arrived.
+        opening: asyncio.Queue[tuple[envelope_pb2.EnvelopeBatch, asyncio.Task[Any]] | None] = asyncio.Queue(
+            maxsize=self.pipeline_depth
+        )
+
+        async def read() -> None:
             try:
-                signed = await self.receiver.receive_batch(request.batch)
-            except StoreError as exc:
-                log.error(
-                    "batch_not_committed",
-                    batch_id=request.batch.batch_id,
-                    envelopes=len(request.batch.envelopes),
-                    error=str(exc),
-                )
-                await context.abort(
-                    grpc.StatusCode.UNAVAILABLE,
-                    "the receiving node could not commit the batch; no receipt; retry later",
-                )
-            yield exchange_pb2.ExchangeResponse(receipts=signed)
+                async for request in request_iterator:
+                    task = asyncio.create_task(self.receiver.open_batch(request.batch))
+                    await opening.put((request.batch, task))
+            finally:
+                await opening.put(None)
+
+        reader = asyncio.create_task(read())
+        try:
+            while (item := await opening.get()) is not None:
+                batch, task = item
+                results = await task
+                try:
+                    signed = await self.receiver.commit(batch, results)
+                except StoreError as exc:
+                    log.error(
+                        "batch_not_committed", batch_id=batch.batch_id, envelopes=len(batch.envelopes), error=str(exc)
+                    )
+                    await context.abort(
+                        grpc.StatusCode.UNAVAILABLE,
+                        "the receiving node could not commit the batch; no receipt; retry later",
+                    )
+                yield exchange_pb2.ExchangeResponse(receipts=signed)
+            await reader  # surfaces a broken request stream
+        finally:
+            reader.cancel()
+            while not opening.empty():
+                left = opening.get_nowait()
+                if left is not None:
+                    left[1].cancel()
 
     async def GetIdentity(
         self, request: exchange_pb2.GetIdentityRequest, context: grpc.aio.ServicerContext
