@@ -21,14 +21,39 @@ from typing import Any, TextIO
 
 import structlog
 
-__all__ = ["configure_logging", "get_logger"]
+__all__ = ["configure_logging", "get_logger", "reset_logging"]
 
 _LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
 
 
+_generation = 0
+
+
+class _Logger:
+    """A logger bound to ``logger=name`` that follows the configuration in force.
+
+    Modules create their loggers at import, before :func:`configure_logging`
+    runs; the bound logger is made on first use and again after each new
+    configuration.
+    """
+
+    __slots__ = ("_bound", "_generation", "_name")
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._bound: Any = None
+        self._generation = -1
+
+    def __getattr__(self, method: str) -> Any:
+        if self._generation != _generation:
+            self._bound = structlog.get_logger().bind(logger=self._name)
+            self._generation = _generation
+        return getattr(self._bound, method)
+
+
 def get_logger(name: str) -> Any:
     """A logger whose events carry ``logger=name``."""
-    return structlog.get_logger().bind(logger=name)
+    return _Logger(name)
 
 
 def configure_logging(level: str = "info", fmt: str = "auto", stream: TextIO | None = None) -> None:
@@ -39,6 +64,8 @@ def configure_logging(level: str = "info", fmt: str = "auto", stream: TextIO | N
         fmt: "json", "console", or "auto" (console on a terminal, else JSON).
         stream: Where to write; standard error by default.
     """
+    global _generation
+    _generation += 1
     stream = stream or sys.stderr
     if fmt == "auto":
         fmt = "console" if stream.isatty() else "json"
@@ -70,3 +97,11 @@ def configure_logging(level: str = "info", fmt: str = "auto", stream: TextIO | N
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(numeric)
+
+
+def reset_logging() -> None:
+    """Back to structlog's defaults and no stdlib handler (for tests)."""
+    global _generation
+    _generation += 1
+    structlog.reset_defaults()
+    logging.getLogger().handlers[:] = []
