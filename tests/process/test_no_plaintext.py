@@ -250,6 +250,12 @@ def test_a_refused_file_does_not_put_record_content_in_the_log(tmp_path: Path) -
             what="every bad file refused",
         )
         assert kz.outbox_counts() == {}, "nothing of a refused file is queued"
+        # The report is written before the event is logged: wait for the events too.
+        wait_for(
+            lambda: kz.log_path.read_text("utf-8").count('"file_failed"') >= len(bad_files),
+            WAIT,
+            what="every refusal logged",
+        )
         log = kz.log_path.read_text("utf-8")
         assert log.count('"file_failed"') == len(bad_files), log
         leaking = [line for line in log.splitlines() if CANARY in line]
