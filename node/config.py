@@ -93,7 +93,7 @@ class KeysConfig:
 
 @dataclass(frozen=True, slots=True)
 class DeliveryConfig:
-    batch_size: int = 64
+    batch_size: int = 256
     max_batch_bytes: int = 8 * 1024 * 1024
     max_in_flight: int = 4
     backoff_initial: float = 1.0
@@ -302,7 +302,7 @@ signing = "keys/signing.key"
 encryption = "keys/encryption.key"
 
 [delivery]
-batch_size = 64
+batch_size = 256
 max_in_flight = 4
 backoff_initial = "1s"
 backoff_max = "5m"

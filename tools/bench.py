@@ -70,7 +70,7 @@ RECORDS_PER_FILE = 500
 QUICK_RECORDS = 1000
 WARMUP_RECORDS = 64
 # The node settings the e2e run uses. Everything else is the product default
-# (batch_size 64, max_in_flight 4, log level info). The default poll interval
+# (batch_size 256, max_in_flight 4, log level info). The default poll interval
 # (500ms) would add up to half a second of idle scanning to each stage.
 NODE_CONFIG: dict[str, dict[str, Any]] = {
     "delivery": {"poll_interval": "20ms"},
