@@ -366,11 +366,11 @@ def test_run_stops_gracefully_on_a_signal(tmp_path: Path, sig: signal.Signals) -
 
 BROKEN_CONFIG = {
     "invalid-toml": (lambda t: t.replace("[delivery]", "[delivery"), ["not valid TOML", "line"]),
-    "unknown-key": (lambda t: t.replace("batch_size = 64", "batch_size = 64\nfrobnicate = 1"), ["frobnicate"]),
+    "unknown-key": (lambda t: t.replace("batch_size = 256", "batch_size = 256\nfrobnicate = 1"), ["frobnicate"]),
     "unknown-section": (lambda t: t + "\n[frobnicate]\nx = 1\n", ["[frobnicate]"]),
     "bad-duration": (lambda t: t.replace('poll_interval = "500ms"', 'poll_interval = "fast"'), ["poll_interval"]),
     "duration-number": (lambda t: t.replace('grace = "5s"', "grace = 5"), ["grace"]),
-    "bad-integer": (lambda t: t.replace("batch_size = 64", 'batch_size = "many"'), ["batch_size"]),
+    "bad-integer": (lambda t: t.replace("batch_size = 256", 'batch_size = "many"'), ["batch_size"]),
     "negative-integer": (lambda t: t.replace("max_in_flight = 4", "max_in_flight = -1"), ["max_in_flight"]),
     "bad-listen": (lambda t: re.sub(r'listen = ".*"', 'listen = "nowhere"', t), ["listen"]),
     "bad-level": (lambda t: t.replace('level = "info"', 'level = "loud"'), ["level"]),
