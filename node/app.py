@@ -68,6 +68,7 @@ class Node:
             adapter=adapter,
             incoming=config.path(config.folders.incoming),
             poll_interval=config.delivery.poll_interval,
+            records_per_file=config.adapter.records_per_file,
             clock=clock,
         )
         self.receiver = Receiver(

@@ -68,6 +68,7 @@ class ServerConfig:
 @dataclass(frozen=True, slots=True)
 class AdapterConfig:
     name: str = "json"
+    records_per_file: int = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -280,6 +281,10 @@ grace = "5s"
 # The adapter that translates between the national system's files and
 # Tamga records ('tamga adapters list' shows the installed ones).
 name = "{adapter}"
+# Records per file written to the incoming folder. 1: a file per record.
+# More: consecutive records of one sender share a file, if your system reads
+# files holding several records (the json format always holds a list).
+records_per_file = 1
 
 [folders]
 # The national system writes files here (under a temporary name, then renamed).

@@ -2,9 +2,14 @@
 
 Each accepted record is decrypted from the stored envelope, encoded by the
 adapter and written into the incoming folder atomically (a dot-name, then a
-rename), one file per record, named ``SENDER-SEQ-MESSAGEID.ext`` so that a
-record written again after a crash overwrites itself instead of appearing
-twice. The inbox row is marked only after the file is in place.
+rename). By default each record gets a file of its own, named
+``SENDER-SEQ-MESSAGEID.ext``; with ``[adapter] records_per_file`` above 1,
+consecutive records of one sender share a file named
+``SENDER-FIRSTSEQ-LASTSEQ.ext`` (fewer files: creating a file is the costly
+part of hand-off on many systems). The file of each record is recorded in the
+store before the file is written, so a file written again after a crash has
+the same name and the same records: a record is never in two files. The
+inbox rows are marked handed off only after the files are flushed to disk.
 """
 
 from __future__ import annotations
@@ -41,9 +46,11 @@ class Handoff:
         adapter: Adapter,
         incoming: Path,
         poll_interval: float,
+        records_per_file: int = 1,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.local = local
+        self.records_per_file = records_per_file
         self.peers = peers
         self.store = store
         self.adapter = adapter
@@ -84,40 +91,68 @@ class Handoff:
                 except TimeoutError:
                     pass
 
-    def file_name(self, row: InboxRow) -> str:
-        return f"{row.sender}-{row.seq:012d}-{row.message_id}{self.adapter.file_suffix}"
-
-    def _write(self, rows: list[InboxRow]) -> list[tuple[int, str, str, str]]:
-        done: list[tuple[int, str, str, str, bytes]] = []
-        for row in rows:
-            try:
-                record = open_stored(row.envelope, local=self.local, peers=self.peers)
-                data = self.adapter.encode([record])
-            except TamgaError as exc:
-                if row.seq not in self._stuck:
-                    self._stuck.add(row.seq)
-                    log.error(
-                        "record_not_handed_off",
-                        message_id=row.message_id,
-                        peer=row.sender,
-                        record_type=row.record_type,
-                        error=str(exc),
-                    )
+    def _write(self, groups: list[tuple[str, list[InboxRow]]]) -> tuple[list[tuple[str, list[InboxRow]]], list[int]]:
+        """Encode and write the planned files; rows that cannot be encoded are left out."""
+        written: list[tuple[str, list[InboxRow]]] = []
+        stuck: list[int] = []
+        files: list[tuple[str, bytes]] = []
+        for name, rows in groups:
+            records, ok = [], []
+            for row in rows:
+                try:
+                    records.append(open_stored(row.envelope, local=self.local, peers=self.peers))
+                    ok.append(row)
+                except TamgaError as exc:
+                    stuck.append(row.seq)
+                    self._log_stuck(row, exc)
+            if not ok:
                 continue
-            done.append((row.seq, self.file_name(row), row.message_id, row.sender, data))
-        write_files_atomically(self.incoming, [(name, data) for _, name, _, _, data in done])
-        return [(seq, name, mid, sender) for seq, name, mid, sender, _ in done]
+            try:
+                data = self.adapter.encode(records)
+            except TamgaError as exc:
+                for row in ok:
+                    stuck.append(row.seq)
+                    self._log_stuck(row, exc)
+                continue
+            files.append((name, data))
+            written.append((name, ok))
+        write_files_atomically(self.incoming, files)
+        return written, stuck
+
+    def _log_stuck(self, row: InboxRow, exc: Exception) -> None:
+        if row.seq not in self._stuck:
+            self._stuck.add(row.seq)
+            log.error(
+                "record_not_handed_off",
+                message_id=row.message_id,
+                peer=row.sender,
+                record_type=row.record_type,
+                error=str(exc),
+            )
 
     async def run_once(self) -> int:
         """Hand off what is pending; returns how many records were written."""
-        rows = [r for r in await self.store.pending_handoff(256 + len(self._stuck)) if r.seq not in self._stuck]
-        if not rows:
+        groups = await self.store.plan_handoff(
+            limit=256,
+            per_file=self.records_per_file,
+            suffix=self.adapter.file_suffix,
+            exclude=frozenset(self._stuck),
+        )
+        if not groups:
             return 0
         self.incoming.mkdir(parents=True, exist_ok=True)
-        done = await asyncio.to_thread(self._write, rows)
-        if done:
-            await self.store.mark_handed_off([(seq, name) for seq, name, _, _ in done], now=self.clock())
-            types = {r.seq: r.record_type for r in rows}
-            for seq, name, mid, sender in done:
-                log.info("record_handed_off", message_id=mid, peer=sender, record_type=types[seq], file=name)
-        return len(done)
+        written, stuck = await asyncio.to_thread(self._write, groups)
+        if stuck:
+            await self.store.unplan_handoff(stuck)
+        if written:
+            await self.store.mark_handed_off([row.seq for _, rows in written for row in rows], now=self.clock())
+            for name, rows in written:
+                for row in rows:
+                    log.info(
+                        "record_handed_off",
+                        message_id=row.message_id,
+                        peer=row.sender,
+                        record_type=row.record_type,
+                        file=name,
+                    )
+        return sum(len(rows) for _, rows in written)

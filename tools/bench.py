@@ -502,9 +502,14 @@ def bench_e2e(workdir: Path, n: int, record_bytes: int, timeout: float, seed: in
             raise BenchError(f"KZ outbox after the run: {found}, expected {n} delivered")
         last_settled = float(delivered[2])
         last_handoff = float(_scalar(uz, "SELECT MAX(handed_off_at) FROM inbox"))
+        # Every record handed off, each into a file that is there (a file may hold several records).
+        handed = uz.query("SELECT COUNT(*), COUNT(DISTINCT handoff_name) FROM inbox WHERE handed_off_at IS NOT NULL")
+        n_records, n_names = handed[0]
         n_files = len(uz.incoming_files())
-        if n_files != total:
-            raise BenchError(f"UZ's incoming folder holds {n_files} files, expected {total}")
+        if n_records != total or n_files != n_names:
+            raise BenchError(
+                f"UZ handed off {n_records} records in {n_names} files and holds {n_files} files, expected {total} records"
+            )
         result = E2E(
             n=n,
             queued_s=queued_at - t0,

@@ -416,27 +416,84 @@ class Store:
 
         return await self._run("committing received envelopes", txn())
 
-    async def pending_handoff(self, limit: int) -> list[InboxRow]:
-        """Accepted envelopes not yet handed to the national system, oldest first."""
-        rows = await self._read(
-            "reading the inbox",
-            "SELECT seq, sender, message_id, record_type, envelope FROM inbox"
-            " WHERE handed_off_at IS NULL ORDER BY seq LIMIT ?",
-            (limit,),
-        )
-        return [InboxRow(*r) for r in rows]
+    async def plan_handoff(
+        self, *, limit: int, per_file: int, suffix: str, exclude: frozenset[int] = frozenset()
+    ) -> list[tuple[str, list[InboxRow]]]:
+        """Group accepted envelopes into the files that will hand them to the national system.
 
-    async def mark_handed_off(self, done: Sequence[tuple[int, str]], *, now: float) -> None:
-        """Mark inbox rows (seq, file name) as written to the incoming folder."""
+        The file of each envelope is recorded before the file is written, so a
+        group planned before a crash is planned again with the same rows and
+        the same name, and a record can never land in two files. Groups hold
+        consecutive envelopes of one sender, at most ``per_file`` of them.
+
+        Args:
+            limit: Most envelopes to plan at once.
+            per_file: Most records in one file.
+            suffix: File name suffix of the adapter (".json").
+            exclude: Inbox rows not to plan (they cannot be handed off now).
+
+        Returns:
+            (file name, rows) per file, oldest first.
+        """
+
+        async def txn() -> list[tuple[str, list[InboxRow]]]:
+            columns = "seq, sender, message_id, record_type, envelope, handoff_name"
+            async with self._txn() as c:
+                async with c.execute(
+                    f"SELECT {columns} FROM inbox WHERE handed_off_at IS NULL AND handoff_name IS NOT NULL ORDER BY seq"
+                ) as cur:
+                    planned = [r for r in await cur.fetchall() if r[0] not in exclude]
+                if planned:
+                    groups: dict[str, list[InboxRow]] = {}
+                    for r in planned:
+                        groups.setdefault(r[5], []).append(InboxRow(*r[:5]))
+                    return list(groups.items())
+                async with c.execute(
+                    f"SELECT {columns} FROM inbox WHERE handed_off_at IS NULL AND handoff_name IS NULL"
+                    " ORDER BY seq LIMIT ?",
+                    (limit + len(exclude),),
+                ) as cur:
+                    rows = [InboxRow(*r[:5]) for r in await cur.fetchall() if r[0] not in exclude][:limit]
+                chunks: list[list[InboxRow]] = []
+                for row in rows:
+                    if chunks and chunks[-1][0].sender == row.sender and len(chunks[-1]) < per_file:
+                        chunks[-1].append(row)
+                    else:
+                        chunks.append([row])
+                out = []
+                for chunk in chunks:
+                    first, last = chunk[0], chunk[-1]
+                    if len(chunk) == 1:
+                        name = f"{first.sender}-{first.seq:012d}-{first.message_id}{suffix}"
+                    else:
+                        name = f"{first.sender}-{first.seq:012d}-{last.seq:012d}{suffix}"
+                    out.append((name, chunk))
+                await c.executemany(
+                    "UPDATE inbox SET handoff_name = ? WHERE seq = ?",
+                    [(name, row.seq) for name, chunk in out for row in chunk],
+                )
+                return out
+
+        result: list[tuple[str, list[InboxRow]]] = await self._run("planning hand-off", txn())
+        return result
+
+    async def mark_handed_off(self, seqs: Sequence[int], *, now: float) -> None:
+        """Mark inbox rows as written to the incoming folder (their files are flushed)."""
 
         async def txn() -> None:
             async with self._txn() as c:
-                await c.executemany(
-                    "UPDATE inbox SET handed_off_at = ?, handoff_name = ? WHERE seq = ?",
-                    [(now, name, seq) for seq, name in done],
-                )
+                await c.executemany("UPDATE inbox SET handed_off_at = ? WHERE seq = ?", [(now, seq) for seq in seqs])
 
         await self._run("marking hand-off", txn())
+
+    async def unplan_handoff(self, seqs: Sequence[int]) -> None:
+        """Take rows that could not be written out of their planned files."""
+
+        async def txn() -> None:
+            async with self._txn() as c:
+                await c.executemany("UPDATE inbox SET handoff_name = NULL WHERE seq = ?", [(seq,) for seq in seqs])
+
+        await self._run("re-planning hand-off", txn())
 
     # -- status ----------------------------------------------------------------
 

@@ -351,3 +351,36 @@ def test_a_record_for_two_countries_reaches_both_under_one_message_id(tmp_path: 
             await stop_all(*nodes)
 
     asyncio.run(scenario())
+
+
+def test_records_can_share_incoming_files_and_each_is_handed_off_once(tmp_path: Path) -> None:
+    from tamga.tools.federation import patch_config
+
+    kz_home, uz_home = pair(tmp_path)
+    patch_config(uz_home, "adapter", {"records_per_file": 25})
+    sent = [declaration("KZ", ["UZ"], n) for n in range(1, 121)]
+
+    async def scenario() -> None:
+        kz, uz = await start_pair(kz_home, uz_home)
+        try:
+            write_atomically(kz_home / "outgoing" / "kz-many.json", records_file(sent))
+            await wait_until(lambda: arrived(uz_home, {i["meta"]["recordId"] for i in sent}), "all 120 records")
+            await wait_until(lambda: all_delivered(kz_home, len(sent)), "KZ's outbox delivered")
+            await asyncio.sleep(0.3)  # a second hand-off of anything would show now
+            assert_exactly_once_across_files(uz_home, sent)
+            files = files_in(uz_home / "incoming")
+            assert 5 <= len(files) < len(sent), [p.name for p in files]
+            inbox = query(db_path(uz_home), "SELECT handoff_name, COUNT(*) FROM inbox GROUP BY handoff_name")
+            assert sorted(name for name, _ in inbox) == sorted(p.name for p in files)
+            assert all(n <= 25 for _, n in inbox)
+        finally:
+            await stop_all(kz, uz)
+
+    asyncio.run(scenario())
+
+
+def assert_exactly_once_across_files(home: Path, sent: list[dict]) -> None:
+    got = incoming_records(home)
+    assert set(got) == {i["meta"]["recordId"] for i in sent}
+    for item in sent:
+        assert got[item["meta"]["recordId"]] == [as_record(item)]

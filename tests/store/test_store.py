@@ -110,3 +110,48 @@ def test_enqueue_is_all_or_nothing(tmp_path: Path) -> None:
         await store.close()
 
     asyncio.run(go())
+
+
+def test_hand_off_plans_files_per_sender_and_plans_them_again_the_same_after_a_crash(tmp_path: Path) -> None:
+    async def go() -> None:
+        store = await Store.open(tmp_path / "t.db")
+        items = [AcceptItem("KZ", f"k{i}", "declaration_snapshot", b"e", bytes([i]) * 32) for i in range(5)]
+        items += [AcceptItem("UZ", f"u{i}", "declaration_snapshot", b"e", bytes([i]) * 32) for i in range(2)]
+        await store.accept(items, [], now=1.0)
+        groups = await store.plan_handoff(limit=100, per_file=2, suffix=".json")
+        names = [name for name, _ in groups]
+        assert [[r.message_id for r in rows] for _, rows in groups] == [
+            ["k0", "k1"],
+            ["k2", "k3"],
+            ["k4"],
+            ["u0", "u1"],
+        ]
+        assert names[0] == "KZ-000000000001-000000000002.json"
+        assert names[2] == "KZ-000000000005-k4.json"
+        # The node dies before marking anything: the same files with the same records come back.
+        await store.close()
+        store = await Store.open(tmp_path / "t.db")
+        again = await store.plan_handoff(limit=100, per_file=3, suffix=".json")
+        assert [(n, [r.seq for r in rows]) for n, rows in again] == [(n, [r.seq for r in rows]) for n, rows in groups]
+        await store.mark_handed_off([r.seq for _, rows in again for r in rows], now=2.0)
+        assert await store.plan_handoff(limit=100, per_file=3, suffix=".json") == []
+        assert (await store.counts())["pending_handoff"] == 0
+        await store.close()
+
+    asyncio.run(go())
+
+
+def test_a_row_taken_out_of_its_file_is_planned_alone_later(tmp_path: Path) -> None:
+    async def go() -> None:
+        store = await Store.open(tmp_path / "t.db")
+        await store.accept([item(f"m{i}", bytes([i]) * 32) for i in range(3)], [], now=1.0)
+        ((name, rows),) = await store.plan_handoff(limit=10, per_file=10, suffix=".json")
+        stuck = rows[1].seq
+        await store.unplan_handoff([stuck])
+        await store.mark_handed_off([rows[0].seq, rows[2].seq], now=2.0)
+        assert await store.plan_handoff(limit=10, per_file=10, suffix=".json", exclude=frozenset({stuck})) == []
+        later = await store.plan_handoff(limit=10, per_file=10, suffix=".json")
+        assert [[r.seq for r in rs] for _, rs in later] == [[stuck]]
+        await store.close()
+
+    asyncio.run(go())
