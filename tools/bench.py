@@ -508,7 +508,8 @@ def bench_e2e(workdir: Path, n: int, record_bytes: int, timeout: float, seed: in
         n_files = len(uz.incoming_files())
         if n_records != total or n_files != n_names:
             raise BenchError(
-                f"UZ handed off {n_records} records in {n_names} files and holds {n_files} files, expected {total} records"
+                f"UZ handed off {n_records} records in {n_names} files and holds {n_files} files,"
+                f" expected {total} records"
             )
         result = E2E(
             n=n,
