@@ -145,7 +145,7 @@ def test_a_row_taken_out_of_its_file_is_planned_alone_later(tmp_path: Path) -> N
     async def go() -> None:
         store = await Store.open(tmp_path / "t.db")
         await store.accept([item(f"m{i}", bytes([i]) * 32) for i in range(3)], [], now=1.0)
-        ((name, rows),) = await store.plan_handoff(limit=10, per_file=10, suffix=".json")
+        ((_, rows),) = await store.plan_handoff(limit=10, per_file=10, suffix=".json")
         stuck = rows[1].seq
         await store.unplan_handoff([stuck])
         await store.mark_handed_off([rows[0].seq, rows[2].seq], now=2.0)
