@@ -13,7 +13,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from google.protobuf.message import DecodeError
-
 from tamga.errors import AdapterError
 from tamga.v1 import records_pb2
 
@@ -52,7 +51,9 @@ class ProtobufAdapter:
             size, shift = 0, 0
             while True:
                 if pos >= end:
-                    raise self._error("file ends inside a record's length prefix", byte_offset=start, record=len(records))
+                    raise self._error(
+                        "file ends inside a record's length prefix", byte_offset=start, record=len(records)
+                    )
                 byte = data[pos]
                 pos += 1
                 size |= (byte & 0x7F) << shift
@@ -60,7 +61,9 @@ class ProtobufAdapter:
                     break
                 shift += 7
                 if pos - start >= _MAX_VARINT_BYTES:
-                    raise self._error("record length prefix is not a valid varint", byte_offset=start, record=len(records))
+                    raise self._error(
+                        "record length prefix is not a valid varint", byte_offset=start, record=len(records)
+                    )
             if size > end - pos:
                 raise self._error(
                     f"record of {size} bytes runs past the end of the file ({end - pos} bytes left)",

@@ -72,9 +72,7 @@ KAT_SIGNATURE = (
 # digest(b"a", b"bc")
 KAT_DIGEST = "3fafa1cf2f19a7c1129beb20cf0983f73a489a221fc0dd2f16d1be292d089205"
 
-RECORD = (
-    "0a0f0a056b61742d3112024b5a1a02555a5a0708015a034b4154"
-)
+RECORD = "0a0f0a056b61742d3112024b5a1a02555a5a0708015a034b4154"
 ENVELOPE_HEADER = (
     "0801122774616d67612d656432353531392d7832353531392d7873616c73613230706f6c7931333035"
     "2d311a024b5a2202555a2a2430303030303030302d303030302d343030302d383030302d3030303030"
@@ -332,9 +330,7 @@ def test_signature_known_answer():
 
 def test_signature_framing_independently():
     signed = frame("tamga/v1/kat", b"hello", b"")
-    assert signed == (
-        b"tamga/v1/kat\x00" + b"\x00" * 7 + b"\x05hello" + b"\x00" * 8
-    )
+    assert signed == (b"tamga/v1/kat\x00" + b"\x00" * 7 + b"\x05hello" + b"\x00" * 8)
     sig = bytes.fromhex(KAT_SIGNATURE)
     # Raw libsodium over the documented framing: Ed25519 is deterministic.
     assert nacl.signing.SigningKey(KZ_ED25519_SEED).sign(signed).signature == sig
@@ -400,12 +396,7 @@ def test_envelope_body_is_nacl_box_of_salt_and_record():
         nacl.public.PrivateKey(UZ_X25519_SEED), nacl.public.PublicKey(bytes.fromhex(KZ_X25519_PUBLIC))
     )
     assert box.decrypt(body) == plaintext
-    assert (
-        nacl.bindings.crypto_box_open(
-            body[24:], NONCE, bytes.fromhex(KZ_X25519_PUBLIC), UZ_X25519_SEED
-        )
-        == plaintext
-    )
+    assert nacl.bindings.crypto_box_open(body[24:], NONCE, bytes.fromhex(KZ_X25519_PUBLIC), UZ_X25519_SEED) == plaintext
     # And the sender makes exactly these bytes with raw NaCl Box.
     sender_box = nacl.public.Box(
         nacl.public.PrivateKey(KZ_X25519_SEED), nacl.public.PublicKey(bytes.fromhex(UZ_X25519_PUBLIC))

@@ -33,8 +33,9 @@ NOW = 1_700_000_000.0
 SALT = bytes(range(16))
 
 
-def make_local(node_id: str, *, signing_key: SigningKey | None = None,
-               encryption_key: EncryptionKey | None = None) -> LocalIdentity:
+def make_local(
+    node_id: str, *, signing_key: SigningKey | None = None, encryption_key: EncryptionKey | None = None
+) -> LocalIdentity:
     return LocalIdentity(
         node_id,
         node_id[:2],
@@ -90,9 +91,13 @@ def uz_peers(kz) -> PeerDirectory:
     return PeerDirectory([peer_of(kz)])
 
 
-def seal_record(sender: LocalIdentity, recipient: LocalIdentity | Peer,
-                record: records_pb2.Record, record_type: str | None = None,
-                **kwargs) -> Sealed:
+def seal_record(
+    sender: LocalIdentity,
+    recipient: LocalIdentity | Peer,
+    record: records_pb2.Record,
+    record_type: str | None = None,
+    **kwargs,
+) -> Sealed:
     peer = recipient if isinstance(recipient, Peer) else peer_of(recipient)
     kwargs.setdefault("salt", SALT)
     return seal(
@@ -110,9 +115,14 @@ def parse(sealed: Sealed) -> envelope_pb2.Envelope:
     return envelope_pb2.Envelope.FromString(sealed.envelope)
 
 
-def reheader(env: envelope_pb2.Envelope, mutate: Callable[[envelope_pb2.EnvelopeHeader], None],
-             *, signer: SigningKey, record: records_pb2.Record,
-             purpose: str = ENVELOPE_PURPOSE) -> envelope_pb2.Envelope:
+def reheader(
+    env: envelope_pb2.Envelope,
+    mutate: Callable[[envelope_pb2.EnvelopeHeader], None],
+    *,
+    signer: SigningKey,
+    record: records_pb2.Record,
+    purpose: str = ENVELOPE_PURPOSE,
+) -> envelope_pb2.Envelope:
     """Change header fields, keep the body, and sign properly again.
 
     Only works for envelopes sealed with ``salt=SALT`` (the plaintext must be known).
@@ -255,9 +265,7 @@ def test_swapped_bodies_are_refused(kz, uz, uz_peers):
 
 def test_wrong_recipient(kz, uz, tj, uz_peers):
     sealed = seal_record(kz, tj, contact_record())
-    result = assert_refused(
-        open_envelope(parse(sealed), local=uz, peers=uz_peers), R.REJECT_REASON_WRONG_RECIPIENT
-    )
+    result = assert_refused(open_envelope(parse(sealed), local=uz, peers=uz_peers), R.REJECT_REASON_WRONG_RECIPIENT)
     assert result.message_id == sealed.message_id
     assert result.sender == "KZ"
     assert result.digest == sealed.digest
@@ -267,9 +275,7 @@ def test_wrong_recipient(kz, uz, tj, uz_peers):
 def test_unknown_sender(kz, uz, tj):
     sealed = seal_record(kz, uz, contact_record())
     for peers in (PeerDirectory(), PeerDirectory([peer_of(tj)])):
-        result = assert_refused(
-            open_envelope(parse(sealed), local=uz, peers=peers), R.REJECT_REASON_UNKNOWN_SENDER
-        )
+        result = assert_refused(open_envelope(parse(sealed), local=uz, peers=peers), R.REJECT_REASON_UNKNOWN_SENDER)
         assert result.sender == "KZ"
 
 
@@ -291,9 +297,7 @@ def test_unsupported_protocol_version(kz, uz, uz_peers, version):
         h.protocol_version = version
 
     env = reheader(parse(seal_record(kz, uz, record)), set_version, signer=kz.signing_key, record=record)
-    assert_refused(
-        open_envelope(env, local=uz, peers=uz_peers), R.REJECT_REASON_UNSUPPORTED_PROTOCOL_VERSION
-    )
+    assert_refused(open_envelope(env, local=uz, peers=uz_peers), R.REJECT_REASON_UNSUPPORTED_PROTOCOL_VERSION)
 
 
 @pytest.mark.parametrize(
@@ -335,24 +339,18 @@ def test_oversize_by_default_limit(kz, uz, uz_peers):
 def test_record_type_mismatch(kz, uz, uz_peers):
     # Properly sealed and signed, but the header names another record type.
     sealed = seal_record(kz, uz, declaration_record(), record_type="contact_point_message")
-    assert_refused(
-        open_envelope(parse(sealed), local=uz, peers=uz_peers), R.REJECT_REASON_RECORD_TYPE_MISMATCH
-    )
+    assert_refused(open_envelope(parse(sealed), local=uz, peers=uz_peers), R.REJECT_REASON_RECORD_TYPE_MISMATCH)
 
 
 def test_empty_record_is_a_type_mismatch(kz, uz, uz_peers):
     sealed = seal_record(kz, uz, records_pb2.Record(), record_type="declaration_snapshot")
-    assert_refused(
-        open_envelope(parse(sealed), local=uz, peers=uz_peers), R.REJECT_REASON_RECORD_TYPE_MISMATCH
-    )
+    assert_refused(open_envelope(parse(sealed), local=uz, peers=uz_peers), R.REJECT_REASON_RECORD_TYPE_MISMATCH)
 
 
 @pytest.mark.parametrize("record_type", ["", "invoice", "DECLARATION_SNAPSHOT", "meta"])
 def test_unknown_record_type_is_malformed(kz, uz, uz_peers, record_type):
     sealed = seal_record(kz, uz, declaration_record(), record_type=record_type)
-    assert_refused(
-        open_envelope(parse(sealed), local=uz, peers=uz_peers), R.REJECT_REASON_MALFORMED_ENVELOPE
-    )
+    assert_refused(open_envelope(parse(sealed), local=uz, peers=uz_peers), R.REJECT_REASON_MALFORMED_ENVELOPE)
 
 
 @pytest.mark.parametrize(
@@ -360,9 +358,7 @@ def test_unknown_record_type_is_malformed(kz, uz, uz_peers, record_type):
 )
 def test_message_id_must_be_a_canonical_uuid(kz, uz, uz_peers, message_id):
     sealed = seal_record(kz, uz, contact_record(), message_id=message_id)
-    assert_refused(
-        open_envelope(parse(sealed), local=uz, peers=uz_peers), R.REJECT_REASON_MALFORMED_ENVELOPE
-    )
+    assert_refused(open_envelope(parse(sealed), local=uz, peers=uz_peers), R.REJECT_REASON_MALFORMED_ENVELOPE)
 
 
 def test_body_that_is_not_a_record(kz, uz, uz_peers):
@@ -429,7 +425,10 @@ def test_recipient_cannot_forge_an_envelope_from_the_sender(kz, uz, uz_peers):
 def test_signature_for_another_purpose(kz, uz, uz_peers):
     record = contact_record()
     env = reheader(
-        parse(seal_record(kz, uz, record)), lambda h: None, signer=kz.signing_key, record=record,
+        parse(seal_record(kz, uz, record)),
+        lambda h: None,
+        signer=kz.signing_key,
+        record=record,
         purpose=RECEIPT_PURPOSE,
     )
     assert_refused(open_envelope(env, local=uz, peers=uz_peers), R.REJECT_REASON_BAD_SIGNATURE)
@@ -480,9 +479,7 @@ def test_unknown_sender_and_key_are_checked_before_decryption(kz, uz, uz_peers):
 def test_oversize_is_checked_first(kz, uz, tj):
     env = parse(seal_record(kz, tj, contact_record()))
     env.header = b"\xff" + env.header
-    assert_refused(
-        open_envelope(env, local=uz, peers=PeerDirectory(), max_envelope_bytes=10), R.REJECT_REASON_OVERSIZE
-    )
+    assert_refused(open_envelope(env, local=uz, peers=PeerDirectory(), max_envelope_bytes=10), R.REJECT_REASON_OVERSIZE)
 
 
 def test_decryption_is_checked_before_the_signature(kz, uz, uz_peers):
@@ -540,8 +537,12 @@ def test_open_stored_takes_the_record_from_the_authenticated_body_only(kz, uz, u
     if field == "signature":
         env.signature = flip(env.signature, 0, 0x01)
     else:
-        env = reheader(env, lambda h: setattr(h, "record_type", "declaration_snapshot"),
-                       signer=SigningKey.generate(), record=record)
+        env = reheader(
+            env,
+            lambda h: setattr(h, "record_type", "declaration_snapshot"),
+            signer=SigningKey.generate(),
+            record=record,
+        )
     assert open_stored(env.SerializeToString(), local=uz, peers=uz_peers) == record
 
 

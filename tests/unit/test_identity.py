@@ -81,9 +81,7 @@ def test_identity_document_contents(kz, doc):
 
 
 def test_key_versions_travel_in_the_document():
-    local = make_local(
-        signing_key=SigningKey.generate(version=3), encryption_key=EncryptionKey.generate(version=5)
-    )
+    local = make_local(signing_key=SigningKey.generate(version=3), encryption_key=EncryptionKey.generate(version=5))
     peer = read_identity(local.identity_document([], ISSUED_AT))
     assert peer.verify_key.key_id == "ed25519:3"
     assert peer.encryption_key.key_id == "x25519:5"
@@ -148,9 +146,7 @@ def test_changed_endpoint_is_refused(doc):
 
 def test_signed_by_another_key_than_the_one_it_names(kz, doc):
     other = SigningKey.generate()
-    resigned = identity_pb2.SignedIdentity(
-        identity=doc.identity, signature=other.sign(IDENTITY_PURPOSE, doc.identity)
-    )
+    resigned = identity_pb2.SignedIdentity(identity=doc.identity, signature=other.sign(IDENTITY_PURPOSE, doc.identity))
     with pytest.raises(CryptoError):
         read_identity(resigned)
 

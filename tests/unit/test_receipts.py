@@ -261,9 +261,7 @@ def test_receipt_without_a_valid_status(kz, uz, uz_peer, sent, status):
 
 def test_unparseable_batch_properly_signed(kz, uz, uz_peer, sent):
     body = b"\xff\xff\xff\xff"
-    signed = envelope_pb2.SignedReceiptBatch(
-        receipt_batch=body, signature=uz.signing_key.sign(RECEIPT_PURPOSE, body)
-    )
+    signed = envelope_pb2.SignedReceiptBatch(receipt_batch=body, signature=uz.signing_key.sign(RECEIPT_PURPOSE, body))
     with pytest.raises(ReceiptError, match="does not parse"):
         check(signed, kz, uz_peer, sent)
 
@@ -291,7 +289,9 @@ def test_two_receipts_for_one_message_are_refused(kz, uz, uz_peer, sent):
     ]
     receipts.append(
         envelope_pb2.Receipt(
-            message_id=mid, envelope_digest=digest, status=S.RECEIPT_STATUS_REJECTED,
+            message_id=mid,
+            envelope_digest=digest,
+            status=S.RECEIPT_STATUS_REJECTED,
             reason=R.REJECT_REASON_BAD_SIGNATURE,
         )
     )
