@@ -4,7 +4,7 @@
 machine:
 
 e2e
-    Two real node processes (KZ -> UZ, json adapter, loopback) from
+    Two real node processes (KZ -> UZ, protobuf adapter, loopback) from
     ``tools/federation.py``. N records of about ``--record-bytes`` each
     (distinct DeclarationSnapshots) are written at t0 into KZ's outgoing
     folder as files of 500 records (atomic writes); the run ends when every
@@ -12,7 +12,11 @@ e2e
     signed receipt, which UZ signs only after committing. e2e_rps = N / that
     time: durable throughput, submitted -> signed receipt held by the sender.
     The time until UZ has written all N records into its incoming folder
-    (hand-off) is reported beside it.
+    (hand-off) is reported beside it. The protobuf adapter does no
+    translation, so this is the node's own throughput.
+e2e_json_rps
+    The same run again through the json adapter, which adds decoding JSON
+    at KZ and encoding it at UZ (reported in the table, not the BENCH line).
 grpc_rps
     Raw batched gRPC like the node's: a grpc.aio server in another process
     (``--serve-grpc PORT``), one bidirectional stream, pre-serialized
