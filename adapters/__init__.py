@@ -40,6 +40,9 @@ class Adapter(Protocol):
     name: str
     #: Suffix of the files it writes, with the dot (``.json``, ``.xml``).
     file_suffix: str
+    # Optional: ``records_per_file`` (int), how many records the node may put in
+    # one incoming file by default (1 when absent; ``[adapter] records_per_file``
+    # overrides it).
 
     def decode(self, data: bytes, *, source: str = "") -> list[records_pb2.Record]:
         """Translate one national file into records.

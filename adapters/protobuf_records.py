@@ -38,6 +38,8 @@ class ProtobufAdapter:
 
     name = "protobuf"
     file_suffix = ".pb"
+    #: Files are a stream of records: hand-off puts up to this many in one file.
+    records_per_file = 256
 
     def _error(self, message: str, **location: object) -> AdapterError:
         return AdapterError(message, adapter=self.name, location=location)

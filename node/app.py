@@ -68,7 +68,7 @@ class Node:
             adapter=adapter,
             incoming=config.path(config.folders.incoming),
             poll_interval=config.delivery.poll_interval,
-            records_per_file=config.adapter.records_per_file,
+            records_per_file=config.adapter.records_per_file or int(getattr(adapter, "records_per_file", 1)),
             clock=clock,
         )
         self.receiver = Receiver(

@@ -68,7 +68,8 @@ class ServerConfig:
 @dataclass(frozen=True, slots=True)
 class AdapterConfig:
     name: str = "json"
-    records_per_file: int = 1
+    # 0: the adapter's own choice (its ``records_per_file`` attribute, else 1).
+    records_per_file: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,8 +284,9 @@ grace = "5s"
 name = "{adapter}"
 # Records per file written to the incoming folder. 1: a file per record.
 # More: consecutive records of one sender share a file, if your system reads
-# files holding several records (the json format always holds a list).
-records_per_file = 1
+# files holding several records. Unset: the adapter's choice (json: 1,
+# protobuf: 256, since its files are a stream of records).
+# records_per_file = 1
 
 [folders]
 # The national system writes files here (under a temporary name, then renamed).

@@ -384,3 +384,34 @@ def assert_exactly_once_across_files(home: Path, sent: list[dict]) -> None:
     assert set(got) == {i["meta"]["recordId"] for i in sent}
     for item in sent:
         assert got[item["meta"]["recordId"]] == [as_record(item)]
+
+
+def test_a_protobuf_node_hands_off_a_stream_of_records_per_file_by_default(tmp_path: Path) -> None:
+    from tamga.adapters.protobuf_records import ProtobufAdapter
+    from tamga.tools.federation import patch_config
+
+    kz_home, uz_home = pair(tmp_path)
+    patch_config(uz_home, "adapter", {"name": "protobuf"})
+    sent = [declaration("KZ", ["UZ"], n) for n in range(1, 41)]
+
+    async def scenario() -> None:
+        kz, uz = await start_pair(kz_home, uz_home)
+        try:
+            write_atomically(kz_home / "outgoing" / "kz-40.json", records_file(sent))
+            await wait_until(lambda: all_delivered(kz_home, len(sent)), "KZ's outbox delivered")
+            await wait_until(
+                lambda: query(db_path(uz_home), "SELECT COUNT(*) FROM inbox WHERE handed_off_at IS NULL") == [(0,)],
+                "UZ handed everything off",
+            )
+            files = files_in(uz_home / "incoming")
+            assert files and all(p.suffix == ".pb" for p in files)
+            assert len(files) < len(sent)  # records share files
+            got = [r for p in files for r in ProtobufAdapter().decode(p.read_bytes())]
+            assert sorted(r.meta.record_id for r in got) == sorted(i["meta"]["recordId"] for i in sent)
+            assert sorted(got, key=lambda r: r.meta.record_id) == sorted(
+                (as_record(i) for i in sent), key=lambda r: r.meta.record_id
+            )
+        finally:
+            await stop_all(kz, uz)
+
+    asyncio.run(scenario())
