@@ -20,7 +20,6 @@ from pathlib import Path
 
 from tamga.adapters.json_records import JsonAdapter
 from tamga.config import load_config
-from tamga.crypto import VerifyKey
 from tamga.errors import CryptoError
 from tamga.home import load_peers
 from tamga.protocol import RECEIPT_PURPOSE
@@ -52,7 +51,7 @@ def receipt_verified(sender: NodeProcess, recipient: NodeProcess, message_id: st
     peer = load_peers(load_config(sender.home)).get(recipient.node_id)
     assert peer is not None
     try:
-        VerifyKey(peer.verify_key.key_id, peer.verify_key.raw).verify(RECEIPT_PURPOSE, signature, batch_bytes)
+        peer.verify_key.verify(RECEIPT_PURPOSE, signature, batch_bytes)
     except CryptoError:
         return False
     batch = envelope_pb2.ReceiptBatch.FromString(batch_bytes)
