@@ -517,18 +517,19 @@ class Store:
                 },
             )
 
-        for peer, state, n in await self._locked_fetchall(
-            "SELECT peer, state, COUNT(*) FROM outbox GROUP BY peer, state"
+        for peer, state, n in await self._read(
+            "reading status", "SELECT peer, state, COUNT(*) FROM outbox GROUP BY peer, state"
         ):
             entry(peer)[state] = n
-        for peer, last, fails, err, retry in await self._locked_fetchall(
-            "SELECT peer, last_delivery_at, consecutive_failures, last_error, retry_at FROM peer_state"
+        for peer, last, fails, err, retry in await self._read(
+            "reading status",
+            "SELECT peer, last_delivery_at, consecutive_failures, last_error, retry_at FROM peer_state",
         ):
             e = entry(peer)
             e.update(last_delivery_at=last, consecutive_failures=fails, last_error=err, retry_at=retry)
-        for sender, n in await self._locked_fetchall("SELECT sender, COUNT(*) FROM inbox GROUP BY sender"):
+        for sender, n in await self._read("reading status", "SELECT sender, COUNT(*) FROM inbox GROUP BY sender"):
             entry(sender)["received"] = n
-        for sender, n in await self._locked_fetchall("SELECT sender, COUNT(*) FROM refused GROUP BY sender"):
+        for sender, n in await self._read("reading status", "SELECT sender, COUNT(*) FROM refused GROUP BY sender"):
             entry(sender)["refused"] = n
         return out
 
@@ -542,11 +543,12 @@ class Store:
             "pending_handoff": "SELECT COUNT(*) FROM inbox WHERE handed_off_at IS NULL",
             "refused": "SELECT COUNT(*) FROM refused",
         }
-        return {k: int((await self._locked_fetchall(sql))[0][0]) for k, sql in q.items()}
+        return {k: int((await self._read("reading status", sql))[0][0]) for k, sql in q.items()}
 
     async def recent_rejections(self, limit: int = 10) -> list[dict[str, Any]]:
         """Our envelopes that peers rejected, newest first."""
-        rows = await self._locked_fetchall(
+        rows = await self._read(
+            "reading status",
             "SELECT peer, message_id, record_type, reject_reason, reject_detail, settled_at FROM outbox"
             " WHERE state = 'rejected' ORDER BY settled_at DESC LIMIT ?",
             (limit,),
@@ -556,9 +558,10 @@ class Store:
 
     async def outbox_states(self) -> list[dict[str, Any]]:
         """Every outbox row without its envelope (for tools and tests)."""
-        rows = await self._locked_fetchall(
+        rows = await self._read(
+            "reading status",
             "SELECT seq, peer, message_id, record_type, state, receipt_status, receipt_id, source,"
-            " submitted_at, settled_at, digest FROM outbox ORDER BY seq"
+            " submitted_at, settled_at, digest FROM outbox ORDER BY seq",
         )
         keys = (
             "seq",
@@ -577,8 +580,8 @@ class Store:
 
     async def receipt_evidence(self, receipt_id: int) -> tuple[str, bytes, bytes] | None:
         """(peer, receipt_batch bytes, signature) of a kept receipt batch."""
-        rows = await self._locked_fetchall(
-            "SELECT peer, receipt_batch, signature FROM receipts WHERE id = ?", (receipt_id,)
+        rows = await self._read(
+            "reading status", "SELECT peer, receipt_batch, signature FROM receipts WHERE id = ?", (receipt_id,)
         )
         return (rows[0][0], rows[0][1], rows[0][2]) if rows else None
 
