@@ -665,7 +665,7 @@ def expected_decode(item: dict[str, Any], path: str) -> tuple[str, Any]:
         described = json_records._describe(exc)
         return ("AdapterError", f"json adapter: not a tamga.v1.Record: {described} (at path {path})")
     if record.WhichOneof("body") is None:
-        bodies = "declaration_snapshot, contact_point_message"
+        bodies = ", ".join(f.name for f in records_pb2.Record.DESCRIPTOR.oneofs_by_name["body"].fields)
         return ("AdapterError", f"json adapter: record has no body; set exactly one of {bodies} (at path {path})")
     return ("ok", serialized(record))
 
@@ -770,7 +770,10 @@ def test_record_without_body_is_an_error() -> None:
     for item in ({"meta": {"recordId": "x"}}, {"meta": {}, "declarationSnapshot": None}, {}):
         error = decode_error(file_of([good_item(4), item]))
         assert error.location == {"path": "$.records[1]"}
-        assert error.message == "record has no body; set exactly one of declaration_snapshot, contact_point_message"
+        assert error.message == (
+        "record has no body; set exactly one of declaration_snapshot, contact_point_message, seizure_report,"
+        " ods_shipment, waste_movement, ipr_recordation, ipr_detention, transit_pre_arrival"
+    )
 
 
 def test_not_utf8_says_byte_offset() -> None:

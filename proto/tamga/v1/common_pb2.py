@@ -25,17 +25,17 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15tamga/v1/common.proto\x12\x08tamga.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"d\n\x05Party\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\t\x12\x11\n\tid_scheme\x18\x03 \x01(\t\x12\x0f\n\x07\x63ountry\x18\x04 \x01(\t\x12\x0f\n\x07\x61\x64\x64ress\x18\x05 \x01(\t\x12\x0c\n\x04role\x18\x06 \x01(\t\")\n\x05Money\x12\x0e\n\x06\x61mount\x18\x01 \x01(\t\x12\x10\n\x08\x63urrency\x18\x02 \x01(\t\"\'\n\x08Quantity\x12\r\n\x05value\x18\x01 \x01(\t\x12\x0c\n\x04unit\x18\x02 \x01(\t\"\\\n\tCommodity\x12\x0b\n\x03hs6\x18\x01 \x01(\t\x12\x15\n\rnational_code\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\x16\n\x0eorigin_country\x18\x04 \x01(\t\"G\n\x05Place\x12\x10\n\x08unlocode\x18\x01 \x01(\t\x12\x1b\n\x13\x63ustoms_office_code\x18\x02 \x01(\t\x12\x0f\n\x07\x63ountry\x18\x03 \x01(\t\"L\n\x06\x44ocRef\x12\x0c\n\x04type\x18\x01 \x01(\t\x12\x0e\n\x06number\x18\x02 \x01(\t\x12\x0c\n\x04\x64\x61te\x18\x03 \x01(\t\x12\x16\n\x0eissuer_country\x18\x04 \x01(\t\"\xaa\x02\n\nRecordMeta\x12\x11\n\trecord_id\x18\x01 \x01(\t\x12\x16\n\x0esender_country\x18\x02 \x01(\t\x12\x1a\n\x12receiver_countries\x18\x03 \x03(\t\x12\x18\n\x10sender_authority\x18\x04 \x01(\t\x12.\n\ncreated_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rsource_format\x18\x06 \x01(\t\x12\x19\n\x11source_record_ref\x18\x07 \x01(\t\x12\x33\n\x10message_function\x18\x08 \x01(\x0e\x32\x19.tamga.v1.MessageFunction\x12$\n\x08handling\x18\t \x01(\x0e\x32\x12.tamga.v1.Handling*\x96\x01\n\x0fMessageFunction\x12 \n\x1cMESSAGE_FUNCTION_UNSPECIFIED\x10\x00\x12\x1d\n\x19MESSAGE_FUNCTION_ORIGINAL\x10\x01\x12\x1f\n\x1bMESSAGE_FUNCTION_CORRECTION\x10\x02\x12!\n\x1dMESSAGE_FUNCTION_CANCELLATION\x10\x03*p\n\x08Handling\x12\x18\n\x14HANDLING_UNSPECIFIED\x10\x00\x12\x13\n\x0fHANDLING_PUBLIC\x10\x01\x12\x17\n\x13HANDLING_RESTRICTED\x10\x02\x12\x1c\n\x18HANDLING_LAW_ENFORCEMENT\x10\x03\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15tamga/v1/common.proto\x12\x08tamga.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"d\n\x05Party\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\n\n\x02id\x18\x02 \x01(\t\x12\x11\n\tid_scheme\x18\x03 \x01(\t\x12\x0f\n\x07\x63ountry\x18\x04 \x01(\t\x12\x0f\n\x07\x61\x64\x64ress\x18\x05 \x01(\t\x12\x0c\n\x04role\x18\x06 \x01(\t\")\n\x05Money\x12\x0e\n\x06\x61mount\x18\x01 \x01(\t\x12\x10\n\x08\x63urrency\x18\x02 \x01(\t\"\'\n\x08Quantity\x12\r\n\x05value\x18\x01 \x01(\t\x12\x0c\n\x04unit\x18\x02 \x01(\t\"\\\n\tCommodity\x12\x0b\n\x03hs6\x18\x01 \x01(\t\x12\x15\n\rnational_code\x18\x02 \x01(\t\x12\x13\n\x0b\x64\x65scription\x18\x03 \x01(\t\x12\x16\n\x0eorigin_country\x18\x04 \x01(\t\"U\n\x05Place\x12\x10\n\x08unlocode\x18\x01 \x01(\t\x12\x1b\n\x13\x63ustoms_office_code\x18\x02 \x01(\t\x12\x0f\n\x07\x63ountry\x18\x03 \x01(\t\x12\x0c\n\x04name\x18\x04 \x01(\t\"~\n\x06\x44ocRef\x12\x0c\n\x04type\x18\x01 \x01(\t\x12\x0e\n\x06number\x18\x02 \x01(\t\x12\x0c\n\x04\x64\x61te\x18\x03 \x01(\t\x12\x16\n\x0eissuer_country\x18\x04 \x01(\t\x12\x13\n\x0bvalid_until\x18\x05 \x01(\t\x12\x0b\n\x03uri\x18\x06 \x01(\t\x12\x0e\n\x06sha256\x18\x07 \x01(\t\"A\n\nConveyance\x12\x0c\n\x04mode\x18\x01 \x01(\t\x12\x10\n\x08means_id\x18\x02 \x01(\t\x12\x13\n\x0bnationality\x18\x03 \x01(\t\"\'\n\x08Packages\x12\r\n\x05\x63ount\x18\x01 \x01(\r\x12\x0c\n\x04kind\x18\x02 \x01(\t\"\xaa\x02\n\nRecordMeta\x12\x11\n\trecord_id\x18\x01 \x01(\t\x12\x16\n\x0esender_country\x18\x02 \x01(\t\x12\x1a\n\x12receiver_countries\x18\x03 \x03(\t\x12\x18\n\x10sender_authority\x18\x04 \x01(\t\x12.\n\ncreated_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x15\n\rsource_format\x18\x06 \x01(\t\x12\x19\n\x11source_record_ref\x18\x07 \x01(\t\x12\x33\n\x10message_function\x18\x08 \x01(\x0e\x32\x19.tamga.v1.MessageFunction\x12$\n\x08handling\x18\t \x01(\x0e\x32\x12.tamga.v1.Handling*\x96\x01\n\x0fMessageFunction\x12 \n\x1cMESSAGE_FUNCTION_UNSPECIFIED\x10\x00\x12\x1d\n\x19MESSAGE_FUNCTION_ORIGINAL\x10\x01\x12\x1f\n\x1bMESSAGE_FUNCTION_CORRECTION\x10\x02\x12!\n\x1dMESSAGE_FUNCTION_CANCELLATION\x10\x03*p\n\x08Handling\x12\x18\n\x14HANDLING_UNSPECIFIED\x10\x00\x12\x13\n\x0fHANDLING_PUBLIC\x10\x01\x12\x17\n\x13HANDLING_RESTRICTED\x10\x02\x12\x1c\n\x18HANDLING_LAW_ENFORCEMENT\x10\x03\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'tamga.v1.common_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_MESSAGEFUNCTION']._serialized_start=801
-  _globals['_MESSAGEFUNCTION']._serialized_end=951
-  _globals['_HANDLING']._serialized_start=953
-  _globals['_HANDLING']._serialized_end=1065
+  _globals['_MESSAGEFUNCTION']._serialized_start=973
+  _globals['_MESSAGEFUNCTION']._serialized_end=1123
+  _globals['_HANDLING']._serialized_start=1125
+  _globals['_HANDLING']._serialized_end=1237
   _globals['_PARTY']._serialized_start=68
   _globals['_PARTY']._serialized_end=168
   _globals['_MONEY']._serialized_start=170
@@ -45,9 +45,13 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_COMMODITY']._serialized_start=254
   _globals['_COMMODITY']._serialized_end=346
   _globals['_PLACE']._serialized_start=348
-  _globals['_PLACE']._serialized_end=419
-  _globals['_DOCREF']._serialized_start=421
-  _globals['_DOCREF']._serialized_end=497
-  _globals['_RECORDMETA']._serialized_start=500
-  _globals['_RECORDMETA']._serialized_end=798
+  _globals['_PLACE']._serialized_end=433
+  _globals['_DOCREF']._serialized_start=435
+  _globals['_DOCREF']._serialized_end=561
+  _globals['_CONVEYANCE']._serialized_start=563
+  _globals['_CONVEYANCE']._serialized_end=628
+  _globals['_PACKAGES']._serialized_start=630
+  _globals['_PACKAGES']._serialized_end=669
+  _globals['_RECORDMETA']._serialized_start=672
+  _globals['_RECORDMETA']._serialized_end=970
 # @@protoc_insertion_point(module_scope)

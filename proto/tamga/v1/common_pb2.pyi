@@ -77,26 +77,52 @@ class Commodity(_message.Message):
     def __init__(self, hs6: _Optional[str] = ..., national_code: _Optional[str] = ..., description: _Optional[str] = ..., origin_country: _Optional[str] = ...) -> None: ...
 
 class Place(_message.Message):
-    __slots__ = ("unlocode", "customs_office_code", "country")
+    __slots__ = ("unlocode", "customs_office_code", "country", "name")
     UNLOCODE_FIELD_NUMBER: _ClassVar[int]
     CUSTOMS_OFFICE_CODE_FIELD_NUMBER: _ClassVar[int]
     COUNTRY_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
     unlocode: str
     customs_office_code: str
     country: str
-    def __init__(self, unlocode: _Optional[str] = ..., customs_office_code: _Optional[str] = ..., country: _Optional[str] = ...) -> None: ...
+    name: str
+    def __init__(self, unlocode: _Optional[str] = ..., customs_office_code: _Optional[str] = ..., country: _Optional[str] = ..., name: _Optional[str] = ...) -> None: ...
 
 class DocRef(_message.Message):
-    __slots__ = ("type", "number", "date", "issuer_country")
+    __slots__ = ("type", "number", "date", "issuer_country", "valid_until", "uri", "sha256")
     TYPE_FIELD_NUMBER: _ClassVar[int]
     NUMBER_FIELD_NUMBER: _ClassVar[int]
     DATE_FIELD_NUMBER: _ClassVar[int]
     ISSUER_COUNTRY_FIELD_NUMBER: _ClassVar[int]
+    VALID_UNTIL_FIELD_NUMBER: _ClassVar[int]
+    URI_FIELD_NUMBER: _ClassVar[int]
+    SHA256_FIELD_NUMBER: _ClassVar[int]
     type: str
     number: str
     date: str
     issuer_country: str
-    def __init__(self, type: _Optional[str] = ..., number: _Optional[str] = ..., date: _Optional[str] = ..., issuer_country: _Optional[str] = ...) -> None: ...
+    valid_until: str
+    uri: str
+    sha256: str
+    def __init__(self, type: _Optional[str] = ..., number: _Optional[str] = ..., date: _Optional[str] = ..., issuer_country: _Optional[str] = ..., valid_until: _Optional[str] = ..., uri: _Optional[str] = ..., sha256: _Optional[str] = ...) -> None: ...
+
+class Conveyance(_message.Message):
+    __slots__ = ("mode", "means_id", "nationality")
+    MODE_FIELD_NUMBER: _ClassVar[int]
+    MEANS_ID_FIELD_NUMBER: _ClassVar[int]
+    NATIONALITY_FIELD_NUMBER: _ClassVar[int]
+    mode: str
+    means_id: str
+    nationality: str
+    def __init__(self, mode: _Optional[str] = ..., means_id: _Optional[str] = ..., nationality: _Optional[str] = ...) -> None: ...
+
+class Packages(_message.Message):
+    __slots__ = ("count", "kind")
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    count: int
+    kind: str
+    def __init__(self, count: _Optional[int] = ..., kind: _Optional[str] = ...) -> None: ...
 
 class RecordMeta(_message.Message):
     __slots__ = ("record_id", "sender_country", "receiver_countries", "sender_authority", "created_at", "source_format", "source_record_ref", "message_function", "handling")
