@@ -18,7 +18,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import pycountry
-
 from tamga.errors import AdapterError
 
 __all__ = [
@@ -78,7 +77,9 @@ class CodeTable:
         try:
             return self._reverse[code]
         except KeyError:
-            raise AdapterError(f"{self.standard} code {code!r} has no equivalent in {self.name}", location=location) from None
+            raise AdapterError(
+                f"{self.standard} code {code!r} has no equivalent in {self.name}", location=location
+            ) from None
 
     def __contains__(self, code: object) -> bool:
         return code in self._forward

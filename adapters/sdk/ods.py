@@ -157,5 +157,9 @@ def with_ods_shipments(records: Sequence[records_pb2.Record]) -> list[records_pb
 def without_derived(records: Sequence[records_pb2.Record]) -> list[records_pb2.Record]:
     """The records minus ODS shipments that ``with_ods_shipments`` would derive
     from a declaration among them: what an encoder writes back."""
-    derived = {r.SerializeToString(deterministic=True) for r in with_ods_shipments(records) if r.HasField("ods_shipment")}
-    return [r for r in records if not (r.HasField("ods_shipment") and r.SerializeToString(deterministic=True) in derived)]
+    derived = {
+        r.SerializeToString(deterministic=True) for r in with_ods_shipments(records) if r.HasField("ods_shipment")
+    }
+    return [
+        r for r in records if not (r.HasField("ods_shipment") and r.SerializeToString(deterministic=True) in derived)
+    ]

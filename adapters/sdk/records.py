@@ -8,7 +8,14 @@ from datetime import UTC, datetime
 
 from tamga.v1 import common_pb2, records_pb2
 
-__all__ = ["RECORD_ID_NAMESPACE", "canonical_json", "from_canonical_json", "new_record", "parse_instant", "record_id_for"]
+__all__ = [
+    "RECORD_ID_NAMESPACE",
+    "canonical_json",
+    "from_canonical_json",
+    "new_record",
+    "parse_instant",
+    "record_id_for",
+]
 
 #: Namespace of the name-based UUIDs adapters give records (RFC 4122 version 5).
 RECORD_ID_NAMESPACE = uuid.UUID("5f0c2c1e-7d55-4b0e-9a57-1a6d2b7e0c31")

@@ -21,7 +21,6 @@ import re
 from collections.abc import Iterator
 
 from lxml import etree
-
 from tamga.adapters.sdk.text import decode_text
 from tamga.errors import AdapterError
 
