@@ -20,9 +20,10 @@ decoding problem raises :class:`AdapterError` naming where in the input it is
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import inspect
+from collections.abc import Mapping, Sequence
 from importlib.metadata import entry_points
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from tamga.errors import AdapterError
 from tamga.v1 import records_pb2
@@ -70,11 +71,17 @@ def available_adapters() -> dict[str, str]:
     return {ep.name: ep.value for ep in entry_points(group=ENTRY_POINT_GROUP)}
 
 
-def load_adapter(name: str) -> Adapter:
+def load_adapter(name: str, options: Mapping[str, Any] | None = None) -> Adapter:
     """Load the adapter registered under ``name``.
 
+    Args:
+        name: The entry-point name.
+        options: Keyword arguments for the adapter's constructor (the node's
+            ``[adapter.options]``).
+
     Raises:
-        AdapterError: no adapter of that name is installed, or it failed to load.
+        AdapterError: no adapter of that name is installed, it does not take
+            one of the options, or it failed to load.
     """
     found = [ep for ep in entry_points(group=ENTRY_POINT_GROUP) if ep.name == name]
     if not found:
@@ -83,7 +90,22 @@ def load_adapter(name: str) -> Adapter:
     ep = found[0]
     try:
         factory = ep.load()
-        adapter = factory()
+    except Exception as exc:
+        raise AdapterError(f"adapter {name!r} ({ep.value}) failed to load: {exc}") from exc
+    if options:
+        try:
+            accepted = inspect.signature(factory).parameters
+        except (TypeError, ValueError):
+            accepted = {}
+        takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in accepted.values())
+        unknown = sorted(k for k in options if k not in accepted and not takes_any)
+        if unknown:
+            known = ", ".join(p for p in accepted if p != "self") or "none"
+            raise AdapterError(f"adapter {name!r} has no option {', '.join(map(repr, unknown))} (its options: {known})")
+    try:
+        adapter = factory(**dict(options or {}))
+    except AdapterError:
+        raise
     except Exception as exc:
         raise AdapterError(f"adapter {name!r} ({ep.value}) failed to load: {exc}") from exc
     missing = [a for a in ("name", "file_suffix", "decode", "encode") if not hasattr(adapter, a)]

@@ -14,6 +14,7 @@ import fcntl
 import os
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import grpc
 from tamga.adapters import Adapter, load_adapter
@@ -105,7 +106,11 @@ class Node:
         """
         local = load_local_identity(config)
         peers = load_peers(config)
-        adapter = load_adapter(config.adapter.name)
+        options = {
+            k: str(config.path(Path(v))) if k.endswith("_file") and isinstance(v, str) else v
+            for k, v in config.adapter.options.items()
+        }
+        adapter = load_adapter(config.adapter.name, options)
         store = await Store.open(config.path(config.store.path))
         return cls(config=config, local=local, peers=peers, adapter=adapter, store=store, clock=clock)
 

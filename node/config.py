@@ -70,6 +70,9 @@ class AdapterConfig:
     name: str = "json"
     # 0: the adapter's own choice (its ``records_per_file`` attribute, else 1).
     records_per_file: int = 0
+    # Keyword arguments for the adapter's constructor ([adapter.options]); an
+    # option whose name ends in "_file" is a path, relative to the node folder.
+    options: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,6 +167,13 @@ _DURATIONS = {
 
 
 def _convert(section: str, key: str, value: Any, default: Any, where: str) -> Any:
+    if section == "adapter" and key == "options":
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: expected a table ([adapter.options]), found {value!r}")
+        for k, v in value.items():
+            if not isinstance(v, str | int | float | bool):
+                raise ConfigError(f"{where}.{k}: expected a string, number or true/false, found {v!r}")
+        return dict(value)
     if key in _DURATIONS:
         return parse_duration(value, where)
     if isinstance(default, Path):
