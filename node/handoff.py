@@ -10,6 +10,11 @@ part of hand-off on many systems). The file of each record is recorded in the
 store before the file is written, so a file written again after a crash has
 the same name and the same records: a record is never in two files. The
 inbox rows are marked handed off only after the files are flushed to disk.
+
+A record the national format cannot carry (an ODS shipment or a contact
+point message reaching a node whose adapter speaks declarations only) is
+not held back: it is written as canonical JSON (``.json``, the ``json``
+adapter's form) beside the national files, and logged as such.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from tamga.adapters import Adapter
+from tamga.adapters.json_records import JsonAdapter
 from tamga.errors import TamgaError
 from tamga.intake import write_files_atomically
 from tamga.logging import get_logger
@@ -59,6 +65,21 @@ class Handoff:
         self.clock = clock
         self._wakeup = asyncio.Event()
         self._stuck: set[int] = set()
+        self._json = JsonAdapter()
+        carried = getattr(adapter, "record_types", None)
+        self._carried: frozenset[str] | None = frozenset(carried) if carried else None
+
+    def suffix_for(self, record_type: str) -> str:
+        """File suffix of a record of this type: the adapter's, or ".json" when
+        the national format cannot carry the type."""
+        if self._carried is None or record_type in self._carried:
+            return self.adapter.file_suffix
+        return self._json.file_suffix
+
+    def _encoder(self, record_type: str) -> Adapter:
+        if self._carried is None or record_type in self._carried:
+            return self.adapter
+        return self._json
 
     def remove_leftovers(self) -> int:
         """Remove temporary files a killed node left in the incoming folder (never finished records)."""
@@ -108,7 +129,7 @@ class Handoff:
             if not ok:
                 continue
             try:
-                data = self.adapter.encode(records)
+                data = self._encoder(ok[0].record_type).encode(records)
             except TamgaError as exc:
                 for row in ok:
                     stuck.append(row.seq)
@@ -135,7 +156,7 @@ class Handoff:
         groups = await self.store.plan_handoff(
             limit=256,
             per_file=self.records_per_file,
-            suffix=self.adapter.file_suffix,
+            suffix=self.suffix_for,
             exclude=frozenset(self._stuck),
         )
         if not groups:
@@ -154,5 +175,6 @@ class Handoff:
                         peer=row.sender,
                         record_type=row.record_type,
                         file=name,
+                        format="national" if self._encoder(row.record_type) is self.adapter else "json",
                     )
         return sum(len(rows) for _, rows in written)

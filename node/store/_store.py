@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -417,7 +417,12 @@ class Store:
         return await self._run("committing received envelopes", txn())
 
     async def plan_handoff(
-        self, *, limit: int, per_file: int, suffix: str, exclude: frozenset[int] = frozenset()
+        self,
+        *,
+        limit: int,
+        per_file: int,
+        suffix: str | Callable[[str], str],
+        exclude: frozenset[int] = frozenset(),
     ) -> list[tuple[str, list[InboxRow]]]:
         """Group accepted envelopes into the files that will hand them to the national system.
 
@@ -429,12 +434,16 @@ class Store:
         Args:
             limit: Most envelopes to plan at once.
             per_file: Most records in one file.
-            suffix: File name suffix of the adapter (".json").
+            suffix: File name suffix of the adapter (".json"), or a function of
+                the record type giving it; records of different suffixes
+                never share a file.
             exclude: Inbox rows not to plan (they cannot be handed off now).
 
         Returns:
             (file name, rows) per file, oldest first.
         """
+
+        suffix_of: Callable[[str], str] = suffix if callable(suffix) else (lambda _t: suffix)  # type: ignore[assignment]
 
         async def txn() -> list[tuple[str, list[InboxRow]]]:
             columns = "seq, sender, message_id, record_type, envelope, handoff_name"
@@ -456,17 +465,23 @@ class Store:
                     rows = [InboxRow(*r[:5]) for r in await cur.fetchall() if r[0] not in exclude][:limit]
                 chunks: list[list[InboxRow]] = []
                 for row in rows:
-                    if chunks and chunks[-1][0].sender == row.sender and len(chunks[-1]) < per_file:
+                    if (
+                        chunks
+                        and chunks[-1][0].sender == row.sender
+                        and len(chunks[-1]) < per_file
+                        and suffix_of(chunks[-1][0].record_type) == suffix_of(row.record_type)
+                    ):
                         chunks[-1].append(row)
                     else:
                         chunks.append([row])
                 out = []
                 for chunk in chunks:
                     first, last = chunk[0], chunk[-1]
+                    ext = suffix_of(first.record_type)
                     if len(chunk) == 1:
-                        name = f"{first.sender}-{first.seq:012d}-{first.message_id}{suffix}"
+                        name = f"{first.sender}-{first.seq:012d}-{first.message_id}{ext}"
                     else:
-                        name = f"{first.sender}-{first.seq:012d}-{last.seq:012d}{suffix}"
+                        name = f"{first.sender}-{first.seq:012d}-{last.seq:012d}{ext}"
                     out.append((name, chunk))
                 await c.executemany(
                     "UPDATE inbox SET handoff_name = ? WHERE seq = ?",
