@@ -27,6 +27,11 @@ sqlite_rps
     and one executemany per batch of ``batch_size`` envelopes).
 sign_rps, verify_rps
     Ed25519 through ``tamga.crypto`` over an envelope-sized message, one thread.
+decode_<adapter>_dps
+    Declarations per second each national adapter decodes from the sample
+    files it ships (validation not included), one thread, in memory; beside
+    it, the json adapter decoding the same declarations as canonical JSON in
+    the same run, and the ratio of the two.
 
 The last line of the output is machine-readable::
 
@@ -541,6 +546,56 @@ def bench_e2e(
 # -- main ------------------------------------------------------------------------------------
 
 
+NATIONAL_ADAPTERS = ("eaeu", "asycuda", "icegate", "edifact", "china", "csv")
+
+
+def _decode_rate(decode: Callable[[bytes], list[records_pb2.Record]], files: Sequence[bytes], seconds: float) -> float:
+    """Declarations per second decoded from ``files``, round after round, for about ``seconds``."""
+    per_round = sum(1 for data in files for r in decode(data) if r.HasField("declaration_snapshot"))
+    if per_round == 0:
+        return 0.0
+    rounds = 0
+    start = time.perf_counter()
+    while True:
+        for data in files:
+            decode(data)
+        rounds += 1
+        elapsed = time.perf_counter() - start
+        if elapsed >= seconds:
+            return rounds * per_round / elapsed
+
+
+def bench_adapters(seconds: float) -> list[tuple[str, float, float, int]]:
+    """(adapter, declarations/s, json adapter declarations/s on the same records, declarations per round)."""
+    from tamga.adapters.json_records import JsonAdapter
+    from tamga.adapters.sdk import testing
+
+    json_adapter = JsonAdapter()
+    out = []
+    for name in NATIONAL_ADAPTERS:
+        try:
+            samples = testing.sample_files(load_adapter(name).samples)  # type: ignore[attr-defined]
+        except Exception as exc:  # an adapter that does not load is reported, not benchmarked
+            log(f"adapter {name}: not measured: {exc}")
+            continue
+        per_file = []
+        for path in samples:
+            adapter = testing.adapter_for_sample(name, path)
+            data = path.read_bytes()
+            decls = [r for r in adapter.decode(data, source=path.name) if r.HasField("declaration_snapshot")]
+            if decls:
+                per_file.append((adapter, data, json_adapter.encode(decls)))
+        if not per_file:
+            continue
+        # Each sample with its own adapter object: csv samples may need different mappings.
+        by_data = {d: a for a, d, _ in per_file}
+        rate = _decode_rate(lambda d, by_data=by_data: by_data[d].decode(d), list(by_data), seconds)
+        json_rate = _decode_rate(json_adapter.decode, [j for _, _, j in per_file], seconds)
+        count = sum(len([r for r in a.decode(d) if r.HasField("declaration_snapshot")]) for a, d, _ in per_file)
+        out.append((name, rate, json_rate, count))
+    return out
+
+
 def _versions() -> dict[str, str]:
     out = {"python": platform.python_version(), "sqlite": sqlite3.sqlite_version}
     for dist in ("grpcio", "protobuf", "pynacl", "aiosqlite", "structlog"):
@@ -580,6 +635,9 @@ def run(args: argparse.Namespace) -> int:
         sqlite_rps = bench_sqlite(workdir, n, env_bytes, batch)
         log(f"grpc: {n} envelopes of {env_bytes} bytes in batches of {batch}, {in_flight} in flight")
         grpc_rps = bench_grpc(n, env_bytes, batch, in_flight)
+        adapter_seconds = 0.3 if args.quick else 2.0
+        log(f"adapters: decoding each national adapter's samples, {adapter_seconds:.1f}s each")
+        adapter_rates = bench_adapters(adapter_seconds)
         try:
             e2e, work = bench_e2e(workdir, n, args.record_bytes, timeout, args.seed, "protobuf")
             e2e_json, _ = bench_e2e(workdir, n, args.record_bytes, timeout, args.seed, "json")
@@ -648,6 +706,15 @@ def run(args: argparse.Namespace) -> int:
         ("verify_rps", f"{verify_rps:,.0f}", "Ed25519 verify via tamga.crypto, one thread"),
         ("ratio", f"{ratio:.3f}", "e2e_rps / min(grpc_rps, sqlite_rps, verify_rps)"),
     ]
+    for name, rate, json_rate, count in adapter_rates:
+        rows.append(
+            (
+                f"decode_{name}_dps",
+                f"{rate:,.0f}",
+                f"declarations/s decoded by the {name} adapter from its samples ({count} declarations);"
+                f" json adapter on the same: {json_rate:,.0f}/s, ratio {rate / json_rate:.2f}",
+            )
+        )
     print()
     print("Tamga benchmark")
     print(f"  machine:  {_machine()}")
