@@ -144,3 +144,17 @@ def test_xml_with_a_dtd_is_refused_before_anything_is_read(name: str, kind: str)
         load_adapter(name).decode(hostile, source=path.name)
     assert "document type declarations" in info.value.message
     assert info.value.location["line"] == data[:start].count(b"\n") + 1
+
+
+@pytest.mark.parametrize("name", NATIONAL)
+def test_a_file_over_the_size_limit_is_refused_before_parsing(name: str) -> None:
+    path = _samples(name)[0]
+    adapter = testing.adapter_for_sample(name, path)
+    data = path.read_bytes()
+    adapter.max_input_bytes = len(data) - 1  # type: ignore[misc]
+    with pytest.raises(AdapterError) as info:
+        adapter.decode(data, source=path.name)
+    assert f"more than this adapter's limit of {len(data) - 1} bytes" in info.value.message
+    assert info.value.location == {"file": path.name}
+    adapter.max_input_bytes = len(data)  # type: ignore[misc]
+    assert adapter.decode(data, source=path.name)
