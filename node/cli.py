@@ -3,6 +3,14 @@
 Every subcommand explains itself with ``--help``. A wrong command line, a
 missing configuration or an unreadable key prints one line starting with
 "tamga: error:" and exits non-zero, never a traceback.
+
+Besides running a node, the command is the national IT team's workbench for
+its adapter: ``tamga adapter new`` writes an installable adapter package,
+``tamga adapter decode`` and ``encode`` translate one file either way without
+a node, ``tamga validate`` checks records as the node checks them at intake,
+and ``tamga adapters list`` shows what is installed. These commands exit 2
+when the input (a file, an adapter option, an adapter name) is refused, and
+name the file and the place in it.
 """
 
 from __future__ import annotations
@@ -13,16 +21,21 @@ import json
 import os
 import signal
 import sys
+import tomllib
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, NoReturn
 
 from tamga import __version__
-from tamga.errors import TamgaError
+from tamga.errors import AdapterError, TamgaError
 
 __all__ = ["main"]
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+
+
+class _BadInput(TamgaError):
+    """Input the adapter commands refuse (a file, an adapter, an option): exit 2."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -257,10 +270,199 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_adapters_list(args: argparse.Namespace) -> int:
-    from tamga.adapters import available_adapters
+    from importlib.metadata import entry_points
 
-    for name, target in sorted(available_adapters().items()):
-        print(f"{name:<12} {target}")
+    from tamga.adapters import ENTRY_POINT_GROUP
+
+    found = sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: ep.name)
+    if not found:
+        print("no adapter is installed")
+    for ep in found:
+        try:
+            facts = _adapter_facts(ep.name, ep.load())
+        except Exception as exc:  # a broken third-party package must not hide the others
+            print(f"{ep.name:<12} cannot be loaded: {' '.join(str(exc).split()) or type(exc).__name__}  ({ep.value})")
+            continue
+        print(f"{ep.name:<12} {facts}  ({ep.value})")
+    return EXIT_OK
+
+
+def _adapter_facts(name: str, factory: Any) -> str:
+    """Suffix, source format, record types and options of an adapter, from its class where it is a
+    BaseAdapter (no instance needed, so an adapter that requires options is still described)."""
+    import inspect
+
+    from tamga.adapters import load_adapter
+    from tamga.adapters.sdk import BaseAdapter
+
+    if isinstance(factory, type) and issubclass(factory, BaseAdapter):
+        adapter: Any = factory
+    else:
+        adapter = load_adapter(name)
+    suffix = getattr(adapter, "file_suffix", "") or "-"
+    source_format = getattr(adapter, "source_format", "") or "-"
+    kinds = getattr(adapter, "record_types", None)
+    text = f"{suffix:<6} {source_format:<22} {', '.join(kinds) if kinds else 'all record types'}"
+    try:
+        params = [p for p in inspect.signature(factory).parameters if p not in ("self", "args", "kwargs")]
+    except (TypeError, ValueError):
+        params = []
+    if params:
+        text += f"; options: {', '.join(params)}"
+    return text
+
+
+def _options(pairs: list[str] | None) -> dict[str, Any]:
+    """``--option KEY=VALUE`` pairs as the adapter's constructor arguments, typed as [adapter.options] in
+    tamga.toml would be: a TOML number, true/false or quoted string where VALUE reads as one, else the text."""
+    options: dict[str, Any] = {}
+    for pair in pairs or []:
+        key, eq, text = pair.partition("=")
+        key = key.strip()
+        if not eq or not key.isidentifier():
+            raise _BadInput(f"--option {pair!r}: expected KEY=VALUE, KEY a name such as mapping_file")
+        if key in options:
+            raise _BadInput(f"--option {key} is given twice")
+        try:
+            value = tomllib.loads(f"v = {text}")["v"]
+        except tomllib.TOMLDecodeError:
+            value = text
+        options[key] = value if isinstance(value, str | int | float | bool) else text
+    return options
+
+
+def _adapter(name: str, pairs: list[str] | None) -> Any:
+    from tamga.adapters import load_adapter
+
+    try:
+        return load_adapter(name, _options(pairs))
+    except AdapterError as exc:
+        raise _BadInput(str(exc)) from exc
+
+
+def _read_input(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise _BadInput(f"{path}: cannot read: {exc.strerror}") from exc
+
+
+def _refusal(path: Path, exc: AdapterError) -> _BadInput:
+    """The adapter's error, led by the file's path (and without repeating it in the location)."""
+    location = {k: v for k, v in exc.location.items() if not (k == "file" and str(v) in (path.name, str(path)))}
+    return _BadInput(f"{path}: {AdapterError(exc.message, adapter=exc.adapter, location=location)}")
+
+
+def _decode(adapter: Any, data: bytes, path: Path) -> list[Any]:
+    try:
+        return list(adapter.decode(data, source=path.name))
+    except AdapterError as exc:
+        raise _refusal(path, exc) from exc
+    except Exception as exc:  # a bug in the adapter; said plainly, without a traceback
+        raise _BadInput(
+            f"{path}: {adapter.name} adapter failed with {type(exc).__name__}: {exc} (a bug in the adapter:"
+            " bad input must raise AdapterError)"
+        ) from exc
+
+
+def _decode_canonical_json(data: bytes, path: Path) -> list[Any]:
+    from tamga.adapters.sdk.records import from_canonical_json
+
+    try:
+        return from_canonical_json(data, source=path.name)
+    except AdapterError as exc:
+        raise _refusal(path, exc) from exc
+
+
+def cmd_adapter_decode(args: argparse.Namespace) -> int:
+    from tamga.adapters.sdk.records import canonical_json
+
+    adapter = _adapter(args.name, args.option)
+    path = Path(args.file)
+    records = _decode(adapter, _read_input(path), path)
+    doc = json.loads(canonical_json(records))
+    sys.stdout.buffer.write((json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode("utf-8"))
+    sys.stdout.buffer.flush()
+    return EXIT_OK
+
+
+def cmd_adapter_encode(args: argparse.Namespace) -> int:
+    adapter = _adapter(args.name, args.option)
+    path = Path(args.file)
+    records = _decode_canonical_json(_read_input(path), path)
+    try:
+        data = adapter.encode(records)
+    except AdapterError as exc:
+        raise _refusal(path, exc) from exc
+    except Exception as exc:
+        raise _BadInput(
+            f"{path}: {adapter.name} adapter failed with {type(exc).__name__}: {exc} (a bug in the adapter:"
+            " records it cannot write must raise AdapterError)"
+        ) from exc
+    if args.output and args.output != "-":
+        out = Path(args.output)
+        try:
+            out.write_bytes(data)
+        except OSError as exc:
+            raise _BadInput(f"{out}: cannot write: {exc.strerror}") from exc
+        print(f"wrote {out}: {len(records)} record(s) as {len(data)} bytes", file=sys.stderr)
+    else:
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+    return EXIT_OK
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    path = Path(args.file)
+    data = _read_input(path)
+    if args.adapter:
+        records = _decode(_adapter(args.adapter, args.option), data, path)
+    else:
+        if args.option:
+            raise _BadInput("--option needs --adapter: the options are the adapter's")
+        records = _decode_canonical_json(data, path)
+    try:
+        from tamga.validation import validate_records
+    except ImportError as exc:
+        raise TamgaError(f"record validation is missing from this installation: {exc}") from exc
+    problems = validate_records(records)
+    if problems:
+        for problem in problems:
+            print(f"{path}: {' '.join(problem.split())}", file=sys.stderr)
+        print(
+            f"tamga: error: {path}: {len(problems)} problem(s) in {len(records)} record(s)",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    print(f"{path}: {len(records)} records valid")
+    return EXIT_OK
+
+
+def cmd_adapter_new(args: argparse.Namespace) -> int:
+    from tamga.adapters import available_adapters
+    from tamga.scaffold import ScaffoldError, check_adapter_name, new_adapter, placeholders
+
+    name = args.name
+    try:
+        check_adapter_name(name)
+    except ScaffoldError as exc:
+        raise _BadInput(str(exc)) from exc
+    installed = available_adapters()
+    if name in installed:
+        raise _BadInput(f"an adapter named {name!r} is already installed ({installed[name]}); choose another name")
+    values = placeholders(name)
+    target = Path(args.dir) if args.dir else Path(values["dist"])
+    try:
+        files = new_adapter(name, target)
+    except ScaffoldError as exc:
+        raise _BadInput(str(exc)) from exc
+    except OSError as exc:
+        raise TamgaError(f"{target}: cannot write the adapter package: {exc.strerror or exc}") from exc
+    print(f"created adapter {name} ({values['package']}.{values['class_name']}) in {target}:")
+    for f in files:
+        print(f"  {f}")
+    print(f"next: 'pip install -e {target}' into this node's Python environment, then 'pytest {target}';")
+    print(f"      'tamga adapters list' shows {name}; {target / 'README.md'} says what to change.")
     return EXIT_OK
 
 
@@ -269,6 +471,10 @@ def cmd_adapters_list(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     home_help = "node directory (default: $TAMGA_HOME, else the current directory)"
+    option_help = (
+        "an adapter option (repeatable), as in [adapter.options] of tamga.toml: numbers and true/false are "
+        "typed, anything else is text"
+    )
     p = _Parser(
         prog="tamga",
         description="Tamga node: exchange sealed, signed customs records directly with peer customs services.",
@@ -379,9 +585,72 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--home", help=home_help)
     sp.add_argument("--json", action="store_true", help="machine-readable output")
 
+    sp = add(
+        "validate",
+        cmd_validate,
+        "check records as the node does before sending them",
+        "Check every record of FILE as the node checks records at intake: required fields, ISO country and "
+        "currency codes, Rec 20 units, HS codes, dates, decimal amounts. FILE is canonical JSON (what 'tamga "
+        "adapter decode' prints), or a national file when --adapter is given. Prints 'FILE: N records valid', "
+        "or every problem on its own line on standard error and exits 2.",
+    )
+    sp.add_argument("file", help="canonical JSON records, or a national file with --adapter")
+    sp.add_argument("--adapter", metavar="NAME", help="decode FILE with this adapter first")
+    sp.add_argument("--option", action="append", metavar="KEY=VALUE", help=option_help)
+
     adapters = sub.add_parser("adapters", help="installed adapters", description="Installed adapters.")
     asub = adapters.add_subparsers(dest="adapters_command", metavar="COMMAND", required=True)
-    add("list", cmd_adapters_list, "list installed adapters", parent=asub)
+    add(
+        "list",
+        cmd_adapters_list,
+        "list installed adapters",
+        "List the installed adapters (entry points of the group tamga.adapters): file suffix, source format, "
+        "record types they write, constructor options, and where each comes from. An adapter that cannot be "
+        "loaded is listed with the reason.",
+        parent=asub,
+    )
+
+    adapter = sub.add_parser(
+        "adapter",
+        help="develop and try an adapter without a node",
+        description="Write a new adapter package, and translate single files with an installed adapter. "
+        "No node directory is needed. Refused input exits 2 with the file and the place in it.",
+    )
+    adsub = adapter.add_subparsers(dest="adapter_command", metavar="COMMAND", required=True)
+    sp = add(
+        "decode",
+        cmd_adapter_decode,
+        "print the records of a national file as canonical JSON",
+        "Decode FILE with adapter NAME and print its records as canonical JSON (indented, UTF-8), the form "
+        "'tamga adapter encode' and 'tamga validate' read.",
+        parent=adsub,
+    )
+    sp.add_argument("name", help="adapter name, as 'tamga adapters list' shows it")
+    sp.add_argument("file", help="a file in the adapter's national format")
+    sp.add_argument("--option", action="append", metavar="KEY=VALUE", help=option_help)
+    sp = add(
+        "encode",
+        cmd_adapter_encode,
+        "write canonical JSON records in a national format",
+        "Read records from FILE (canonical JSON, as 'tamga adapter decode' prints) and write them in adapter "
+        "NAME's national format, to standard output or --output.",
+        parent=adsub,
+    )
+    sp.add_argument("name", help="adapter name, as 'tamga adapters list' shows it")
+    sp.add_argument("file", help="canonical JSON records")
+    sp.add_argument("--option", action="append", metavar="KEY=VALUE", help=option_help)
+    sp.add_argument("-o", "--output", help="file to write (default: standard output)")
+    sp = add(
+        "new",
+        cmd_adapter_new,
+        "write an installable adapter package to start from",
+        "Write a new adapter package NAME: pyproject.toml with the tamga.adapters entry point, a working "
+        "adapter for a simple 'key: value' declaration format, samples, a README and tests that pass as "
+        "written. Replace the format with your national system's. An existing folder is never written into.",
+        parent=adsub,
+    )
+    sp.add_argument("name", help="adapter name: lowercase letters, digits, underscores (e.g. demo_xx)")
+    sp.add_argument("--dir", help="folder to create (default: ./tamga-adapter-NAME, underscores as hyphens)")
     return p
 
 
@@ -397,7 +666,7 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args))
     except TamgaError as exc:
         print("tamga: error: " + " ".join(str(exc).split()), file=sys.stderr)
-        return EXIT_ERROR
+        return EXIT_USAGE if isinstance(exc, _BadInput) else EXIT_ERROR
     except KeyboardInterrupt:
         return 130
 
