@@ -311,6 +311,12 @@ def _invoices_and_items(r: _Reader, ices: IcesFile, decl: records_pb2.Declaratio
         else:
             item.commodity.CopyFrom(r.tariff(row, "ritc"))
             item.commodity.description = join_parts([row.get(f"description{i}") for i in (1, 2, 3)])
+            # The export scheme (00 free, 19 drawback, AA advance authorisation...)
+            # is the SB's procedure; an item under another scheme says so.
+            if seq == 1:
+                decl.procedure_code = row.get("scheme_code")
+            elif row.get("scheme_code") != decl.procedure_code:
+                item.procedure_code = row.get("scheme_code")
         qty = r.quantity(row, "quantity", "unit")
         if qty is not None:
             (item.net_mass if qty.unit in MASS_UNITS else item.supplementary_quantity).CopyFrom(qty)

@@ -222,6 +222,8 @@ def _invoices_and_items(
             row.update(cth=tariff, description=c.description, country_of_origin=c.origin_country)
         else:
             row["ritc"] = tariff
+            if from_ices:
+                row["scheme_code"] = item.procedure_code or decl.procedure_code
             row.update(
                 zip(("description1", "description2", "description3"), split_parts(c.description, 3), strict=True)
             )

@@ -352,6 +352,7 @@ SB = Message(
             "INVOICE.nature_of_contract",
             "ITEM.invoice_sr_no",
             "ITEM.item_sr_no",
+            "ITEM.scheme_code",
             "ITEM.ritc",
             "ITEM.description1",
             "ITEM.description2",
