@@ -278,16 +278,17 @@ def cmd_adapters_list(args: argparse.Namespace) -> int:
     if not found:
         print("no adapter is installed")
     for ep in found:
+        print(f"{ep.name:<12} {ep.value}")
         try:
             facts = _adapter_facts(ep.name, ep.load())
         except Exception as exc:  # a broken third-party package must not hide the others
-            print(f"{ep.name:<12} cannot be loaded: {' '.join(str(exc).split()) or type(exc).__name__}  ({ep.value})")
-            continue
-        print(f"{ep.name:<12} {facts}  ({ep.value})")
+            facts = [f"cannot be loaded: {' '.join(str(exc).split()) or type(exc).__name__}"]
+        for line in facts:
+            print(f"{'':<14}{line}")
     return EXIT_OK
 
 
-def _adapter_facts(name: str, factory: Any) -> str:
+def _adapter_facts(name: str, factory: Any) -> list[str]:
     """Suffix, source format, record types and options of an adapter, from its class where it is a
     BaseAdapter (no instance needed, so an adapter that requires options is still described)."""
     import inspect
@@ -299,17 +300,18 @@ def _adapter_facts(name: str, factory: Any) -> str:
         adapter: Any = factory
     else:
         adapter = load_adapter(name)
-    suffix = getattr(adapter, "file_suffix", "") or "-"
-    source_format = getattr(adapter, "source_format", "") or "-"
     kinds = getattr(adapter, "record_types", None)
-    text = f"{suffix:<6} {source_format:<22} {', '.join(kinds) if kinds else 'all record types'}"
+    lines = [
+        f"suffix {getattr(adapter, 'file_suffix', '') or '-'}, source format "
+        f"{getattr(adapter, 'source_format', '') or '-'}, records: {', '.join(kinds) if kinds else 'all types'}"
+    ]
     try:
         params = [p for p in inspect.signature(factory).parameters if p not in ("self", "args", "kwargs")]
     except (TypeError, ValueError):
         params = []
     if params:
-        text += f"; options: {', '.join(params)}"
-    return text
+        lines.append(f"options: {', '.join(params)}")
+    return lines
 
 
 def _options(pairs: list[str] | None) -> dict[str, Any]:
