@@ -444,9 +444,7 @@ def _without_derived(records: Sequence[records_pb2.Record]) -> list[records_pb2.
 
     Not ``sdk.without_derived``: that one also drops ODS shipments given on their own, which this adapter carries.
     """
-    derived = {
-        r.SerializeToString(deterministic=True) for record in records for r in ods_shipments_for(record)
-    }
+    derived = {r.SerializeToString(deterministic=True) for record in records for r in ods_shipments_for(record)}
     return [
         r for r in records if not (r.HasField("ods_shipment") and r.SerializeToString(deterministic=True) in derived)
     ]

@@ -237,7 +237,7 @@ class _Loader:
             tz=tz,
         )
 
-    def path(self, text: object, record_type: str, *needles: str) -> FieldPath:
+    def field_path(self, text: object, record_type: str, *needles: str) -> FieldPath:
         if not isinstance(text, str):
             raise self.error(f"field path must be a string, not {text!r}", *needles)
         try:
@@ -251,7 +251,7 @@ class _Loader:
     def column(self, header: str, spec: object, record_type: str) -> Column:
         quoted = f'"{header}"' if f'"{header}"' in self.text else header
         if isinstance(spec, str):
-            return Column(header.strip(), self.path(spec, record_type, quoted))
+            return Column(header.strip(), self.field_path(spec, record_type, quoted))
         if not isinstance(spec, dict):
             raise self.error(f"column {header!r}: expected a field path or an inline table, not {spec!r}", quoted)
         unknown = [k for k in spec if k not in _COLUMN_KEYS]
@@ -261,7 +261,7 @@ class _Loader:
             )
         if "field" not in spec:
             raise self.error(f"column {header!r}: 'field' is missing", quoted)
-        column = Column(header.strip(), self.path(spec["field"], record_type, quoted))
+        column = Column(header.strip(), self.field_path(spec["field"], record_type, quoted))
         path = column.path
         values = spec.get("values", {})
         if not isinstance(values, dict) or not all(isinstance(v, str) for v in values.values()):
@@ -309,7 +309,7 @@ class _Loader:
         out = []
         for text, raw in doc.items():
             quoted = f'"{text}"'
-            path = self.path(text, record_type, quoted)
+            path = self.field_path(text, record_type, quoted)
             if not path.record_level:
                 raise self.error(
                     f"constant {text}: a constant fills a field of the record, not of each element", quoted
