@@ -1,0 +1,307 @@
+"""UN/EDIFACT syntax: service string advice, character sets, segments, escaping.
+
+pydifact does the tokenizing (separators, release character); this module
+does what it leaves to its caller and what a customs team needs when a file
+is refused:
+
+- the UNA service string advice is read here, not by pydifact, because
+  pydifact looks for ``'UNA`` anywhere in the text and silently drops what
+  comes before it;
+- the bytes are decoded in the character set the UNB syntax identifier names
+  (UNOC is Latin-1, UNOE Cyrillic ISO 8859-5, UNOW UTF-8...), so a file that
+  says UNOW but was saved as Windows-1251 is refused with its line and column;
+- the text is cut into segments here (honouring the release character) and
+  each segment is handed to pydifact on its own, so that every error names
+  the segment: its position in the file (UNA, when present, is segment 1),
+  its tag and its line.
+
+Every exception pydifact raises becomes an :class:`AdapterError` at this one
+boundary: random bytes must never surface as IndexError or ValueError.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from pydifact.control import Characters
+from pydifact.parser import Parser, TokenIterator
+from pydifact.serializer import Serializer
+from pydifact.tokenizer import Tokenizer
+from tamga.adapters.sdk.text import decode_text
+from tamga.errors import AdapterError
+
+__all__ = ["CHARSETS", "DEFAULT_UNA", "Segment", "read_interchange", "write_interchange"]
+
+#: UNB syntax identifier (0001) -> Python codec. UNOA and UNOB are subsets of
+#: ASCII; UNOC..UNOK the ISO 8859 parts; UNOW is UTF-8; UNOY (ISO 10646
+#: without code extension) is read as UTF-8, its usual transfer form.
+CHARSETS = {
+    "UNOA": "ascii",
+    "UNOB": "ascii",
+    "UNOC": "iso-8859-1",
+    "UNOD": "iso-8859-2",
+    "UNOE": "iso-8859-5",
+    "UNOF": "iso-8859-7",
+    "UNOG": "iso-8859-3",
+    "UNOH": "iso-8859-4",
+    "UNOI": "iso-8859-6",
+    "UNOJ": "iso-8859-8",
+    "UNOK": "iso-8859-9",
+    "UNOW": "utf-8",
+    "UNOY": "utf-8",
+}
+
+#: Service string advice Tamga writes: component ``:``, data ``+``, decimal
+#: ``.``, release ``?``, reserved (repetition) space, terminator ``'``.
+DEFAULT_UNA = ":+.? '"
+
+# Characters skipped between segments (what pydifact skips after a terminator).
+_BETWEEN = " \r\n"
+_TAG = re.compile(r"^[A-Z][A-Z0-9]{2}$")
+# Release "character" used when UNA says there is none (a space): a code
+# point that cannot occur in decoded text, so nothing is ever released.
+_NO_RELEASE = "\ufffe"
+
+
+@dataclass
+class Segment:
+    """One segment: where it is, its tag, its data elements (each a list of components)."""
+
+    index: int
+    tag: str
+    line: int
+    elements: list[list[str]] = field(default_factory=list)
+
+    def get(self, element: int, component: int = 1) -> str:
+        """Component ``component`` of data element ``element`` (both 1-based, the
+        tag not counted); "" when absent."""
+        if element < 1 or element > len(self.elements):
+            return ""
+        comps = self.elements[element - 1]
+        if component < 1 or component > len(comps):
+            return ""
+        return comps[component - 1]
+
+    def components(self, element: int) -> list[str]:
+        """Every component of data element ``element`` (1-based)."""
+        if element < 1 or element > len(self.elements):
+            return []
+        return list(self.elements[element - 1])
+
+    def where(self) -> dict[str, object]:
+        """Location of this segment for an :class:`AdapterError`."""
+        return {"segment": self.index, "tag": self.tag, "line": self.line}
+
+
+@dataclass
+class Interchange:
+    """A whole EDIFACT file: its control characters, charset and segments."""
+
+    characters: Characters
+    decimal_mark: str
+    syntax_identifier: str
+    segments: list[Segment]
+
+
+def _fail(adapter: str, source: str, message: str, **location: object) -> AdapterError:
+    loc: dict[str, object] = {"file": source} if source else {}
+    loc.update(location)
+    return AdapterError(message, adapter=adapter, location=loc)
+
+
+def _read_una(data: bytes, adapter: str, source: str) -> tuple[Characters | None, str, int]:
+    """Control characters from the UNA, the decimal mark, and where the UNB starts."""
+    if not data.startswith(b"UNA"):
+        return None, ".", 0
+    raw = data[3:9]
+    if len(raw) < 6 or any(b > 0x7E or b < 0x20 for b in raw):
+        raise _fail(
+            adapter,
+            source,
+            "UNA service string advice must be followed by six printable ASCII control characters",
+            segment=1,
+            tag="UNA",
+            line=1,
+        )
+    chars = raw.decode("ascii")
+    component, data_sep, decimal, release, _reserved, terminator = chars
+    used = [component, data_sep, terminator] + ([release] if release != " " else [])
+    if len(set(used)) != len(used) or any(c.isalnum() or c == " " for c in (component, data_sep, terminator)):
+        raise _fail(
+            adapter,
+            source,
+            f"UNA control characters {chars!r} are unusable: the component and data separators, release"
+            " character and segment terminator must be distinct and not letters, digits or space",
+            segment=1,
+            tag="UNA",
+            line=1,
+        )
+    if decimal not in ".,":
+        raise _fail(adapter, source, f"UNA decimal mark {decimal!r} must be '.' or ','", segment=1, tag="UNA", line=1)
+    characters = Characters.from_str("UNA" + chars)
+    if release == " ":
+        characters.escape_character = _NO_RELEASE
+    return characters, decimal, 9
+
+
+def _syntax_identifier(data: bytes, start: int, chars: Characters, adapter: str, source: str, first: int) -> str:
+    """The UNB syntax identifier (0001), read from the bytes before decoding them."""
+    i = start
+    while i < len(data) and data[i : i + 1] in (b" ", b"\r", b"\n"):
+        i += 1
+    line = data.count(b"\n", 0, i) + 1
+    head = data[i : i + 3]
+    sep = chars.data_separator.encode("ascii")
+    if head != b"UNB" or data[i + 3 : i + 4] != sep:
+        shown = head.decode("latin-1")
+        raise _fail(
+            adapter,
+            source,
+            f"an interchange must begin with a UNB segment (after an optional UNA), not {shown!r}",
+            segment=first,
+            tag=shown if _TAG.match(shown) else "?",
+            line=line,
+        )
+    stops = {chars.component_separator.encode("ascii"), sep, chars.segment_terminator.encode("ascii")}
+    j = i + 4
+    while j < len(data) and j < i + 40 and data[j : j + 1] not in stops:
+        j += 1
+    ident = data[i + 4 : j].decode("latin-1")
+    if ident not in CHARSETS:
+        known = ", ".join(CHARSETS)
+        raise _fail(
+            adapter,
+            source,
+            f"UNB syntax identifier {ident!r} is not one this adapter reads ({known})",
+            segment=first,
+            tag="UNB",
+            line=line,
+            element="S001/0001",
+        )
+    return ident
+
+
+def _split(text: str, offset: int, chars: Characters) -> tuple[list[tuple[int, str]], tuple[int, str] | None]:
+    """Cut text into segments, honouring the release character.
+
+    Returns (start offset, segment text without its terminator) for each
+    terminated segment, and the start and text of an unterminated rest.
+    """
+    out: list[tuple[int, str]] = []
+    release, terminator = chars.escape_character, chars.segment_terminator
+    i, n = offset, len(text)
+    while True:
+        while i < n and text[i] in _BETWEEN:
+            i += 1
+        if i >= n:
+            return out, None
+        start = i
+        while i < n:
+            ch = text[i]
+            if ch == release:
+                i += 2
+                continue
+            if ch == terminator:
+                break
+            i += 1
+        if i >= n:
+            return out, (start, text[start:])
+        out.append((start, text[start:i]))
+        i += 1
+
+
+def _parse_segment(body: str, chars: Characters) -> list[str | list[str]]:
+    """One segment's raw elements, tag first, through pydifact's tokenizer and parser."""
+    tokens = TokenIterator(Tokenizer().get_tokens(body + chars.segment_terminator, chars))
+    raws = list(Parser(characters=chars).convert_tokens_to_raw_segments(tokens))
+    if len(raws) != 1:
+        raise ValueError(f"expected one segment, found {len(raws)}")
+    return raws[0]
+
+
+def read_interchange(data: bytes, *, adapter: str, source: str = "") -> Interchange:
+    """Decode and tokenize a whole EDIFACT file.
+
+    Raises:
+        AdapterError: bad UNA, unknown or wrong character set, a segment that
+            is not terminated or not well formed; with segment, tag and line.
+    """
+    chars, decimal, una_end = _read_una(data, adapter, source)
+    first = 2 if una_end else 1
+    chars = chars or Characters()
+    ident = _syntax_identifier(data, una_end, chars, adapter, source, first)
+    codec = CHARSETS[ident]
+    try:
+        text = decode_text(data, codec, adapter=adapter, source=source)
+    except AdapterError as exc:
+        bad = exc.location.get("byte")
+        if isinstance(bad, int):
+            prefix = data[:bad].decode(codec, errors="replace")
+            done, rest = _split(prefix, una_end, chars)
+            exc.location["segment"] = first + len(done)
+            if rest is not None:
+                tag = rest[1][:3]
+                exc.location["tag"] = tag if _TAG.match(tag) else "?"
+            exc.message = f"{exc.message} (the UNB syntax identifier {ident} says {codec})"
+            raise AdapterError(exc.message, adapter=adapter, location=exc.location) from None
+        raise
+    pieces, rest = _split(text, una_end, chars)
+    segments: list[Segment] = []
+    if una_end:
+        segments.append(Segment(1, "UNA", 1, [[str(chars)]]))
+    line, pos = 1, 0
+    for start, body in pieces:
+        line += text.count("\n", pos, start)
+        pos = start
+        index = len(segments) + 1
+        tag = body[:3]
+        where = {"segment": index, "tag": tag if _TAG.match(tag) else "?", "line": line}
+        try:
+            raw = _parse_segment(body, chars)
+        except Exception as exc:  # pydifact raises EDISyntaxError, ValueError, IndexError...
+            raise _fail(adapter, source, f"segment is not well-formed EDIFACT: {exc}", **where) from None
+        name = raw[0] if raw else ""
+        if not isinstance(name, str) or not _TAG.match(name):
+            raise _fail(
+                adapter,
+                source,
+                f"segment tag {body[:12]!r} is not three upper-case letters or digits",
+                **where,
+            )
+        if name == "UNA":
+            raise _fail(adapter, source, "UNA may only open the file", **where)
+        elements = [[e] if isinstance(e, str) else [str(c) for c in e] for e in raw[1:]]
+        segments.append(Segment(index, name, line, elements))
+    if rest is not None:
+        line += text.count("\n", pos, rest[0])
+        tag = rest[1][:3]
+        raise _fail(
+            adapter,
+            source,
+            f"the file ends inside a segment: no segment terminator {chars.segment_terminator!r} after"
+            f" {rest[1][:40]!r} (truncated file?)",
+            segment=len(segments) + 1,
+            tag=tag if _TAG.match(tag) else "?",
+            line=line,
+        )
+    return Interchange(characters=chars, decimal_mark=decimal, syntax_identifier=ident, segments=segments)
+
+
+def write_interchange(segments: list[tuple[str, list[list[str]]]], *, unicode: bool) -> bytes:
+    """Serialize segments (UNB to UNZ) after a UNA, one segment a line.
+
+    Values are escaped with the release character. ``unicode`` selects UTF-8
+    bytes (for UNOW); otherwise Latin-1 (UNOC).
+    """
+    from pydifact.segments import Segment as PydifactSegment
+
+    chars = Characters.from_str("UNA" + DEFAULT_UNA)
+    out = []
+    for tag, elements in segments:
+        trimmed = [list(e) for e in elements]
+        while trimmed and not any(trimmed[-1]):
+            trimmed.pop()
+        out.append(PydifactSegment(tag, *[e[0] if len(e) == 1 else e for e in trimmed]))
+    text = Serializer(chars).serialize(out, with_una_header=True, break_lines=True)
+    return text.encode("utf-8" if unicode else "iso-8859-1")
