@@ -20,7 +20,8 @@ from pathlib import Path
 
 from tamga.adapters.eaeu import _esad, _r036
 from tamga.adapters.eaeu._common import Reader, Writer
-from tamga.adapters.sdk import BaseAdapter, with_ods_shipments, without_derived
+from tamga.adapters.sdk import BaseAdapter, with_ods_shipments
+from tamga.adapters.sdk.ods import ods_shipments_for
 from tamga.adapters.sdk.xml import Element, leaves, local, parse_xml, serialize, where
 from tamga.v1 import records_pb2
 
@@ -28,6 +29,20 @@ __all__ = ["EaeuAdapter"]
 
 _DOCUMENTS = {"GoodsDeclaration": _r036, "ESADout_CU": _esad}
 _CONTAINER = "ED_Container"
+
+
+def _without_derived(records: Sequence[records_pb2.Record]) -> list[records_pb2.Record]:
+    """The records minus the ODS shipments their declarations derive.
+
+    ``sdk.without_derived`` also lets through an ODS shipment no declaration
+    derives (``with_ods_shipments`` returns its input records too), which
+    would then be dropped without a word; here such a record stays, and
+    :meth:`BaseAdapter.encode` refuses it as a record R.036 cannot carry.
+    """
+    derived = {d.SerializeToString(deterministic=True) for r in records for d in ods_shipments_for(r)}
+    return [
+        r for r in records if not (r.HasField("ods_shipment") and r.SerializeToString(deterministic=True) in derived)
+    ]
 
 
 class EaeuAdapter(BaseAdapter):
@@ -48,7 +63,7 @@ class EaeuAdapter(BaseAdapter):
             AdapterError: not exactly one declaration, another kind of record,
                 or text that XML cannot hold.
         """
-        return super().encode(without_derived(records))
+        return super().encode(_without_derived(records))
 
     def decode_file(self, data: bytes, *, source: str) -> list[records_pb2.Record]:
         doc = self._document(parse_xml(data, adapter=self.name, source=source), source)
