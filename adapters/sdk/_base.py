@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import ClassVar
 
+from tamga.adapters.sdk.ods import without_derived
 from tamga.errors import AdapterError
 from tamga.v1 import records_pb2
 
@@ -80,6 +81,10 @@ class BaseAdapter:
         """
         if not records:
             raise self.error("nothing to encode: no records given")
+        if "ods_shipment" not in self.record_types:
+            # ODS shipments this adapter derives from the declarations it reads come
+            # back with them; they are not written, decoding derives them again.
+            records = without_derived(records)
         for i, rec in enumerate(records):
             kind = rec.WhichOneof("body") or ""
             if kind not in self.record_types:

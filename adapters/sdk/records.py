@@ -21,7 +21,7 @@ __all__ = [
 RECORD_ID_NAMESPACE = uuid.UUID("5f0c2c1e-7d55-4b0e-9a57-1a6d2b7e0c31")
 
 
-def record_id_for(source_format: str, source_record_ref: str, record_type: str, index: int = 0) -> str:
+def record_id_for(source_format: str, source_record_ref: str, record_type: str, index: int | str = 0) -> str:
     """A record id derived from what the national file says about itself.
 
     The same national document always yields the same id, so a file dropped
@@ -57,10 +57,17 @@ def new_record(
     message_function: int = common_pb2.MESSAGE_FUNCTION_ORIGINAL,
     handling: int = common_pb2.HANDLING_RESTRICTED,
 ) -> records_pb2.Record:
-    """A record with its meta filled in and an empty body of ``record_type``."""
+    """A record with its meta filled in and an empty body of ``record_type``.
+
+    A correction or cancellation gets an id of its own (the message function
+    is part of the name the id is derived from), so it is not taken for a
+    copy of the original.
+    """
     rec = records_pb2.Record()
     m = rec.meta
-    m.record_id = record_id_for(source_format, source_record_ref, record_type, index)
+    original = message_function == common_pb2.MESSAGE_FUNCTION_ORIGINAL
+    key: int | str = index if original else f"{index}/{message_function}"
+    m.record_id = record_id_for(source_format, source_record_ref, record_type, key)
     m.sender_country = sender_country
     m.receiver_countries.extend(c for c in dict.fromkeys(receiver_countries) if c and c != sender_country)
     m.sender_authority = sender_authority

@@ -123,7 +123,7 @@ def _put_text(msg: object, text: str) -> int:
 
     count = 0
     for field, value in msg.ListFields():  # type: ignore[attr-defined]
-        repeated = field.label == FieldDescriptor.LABEL_REPEATED
+        repeated = field.is_repeated
         if field.type == FieldDescriptor.TYPE_MESSAGE:
             items = value if repeated else [value]
             for item in items:
