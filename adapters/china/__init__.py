@@ -21,7 +21,7 @@ from pathlib import Path
 
 from tamga.adapters.china._read import SOURCE_FORMAT, read_declaration
 from tamga.adapters.china._write import write_declaration
-from tamga.adapters.sdk import BaseAdapter, with_ods_shipments, without_derived
+from tamga.adapters.sdk import BaseAdapter, with_ods_shipments
 from tamga.adapters.sdk.xml import leaves, parse_xml
 from tamga.v1 import records_pb2
 
@@ -130,19 +130,18 @@ class ChinaAdapter(BaseAdapter):
         """
         return with_ods_shipments([read_declaration(self, data, source)])
 
-    def encode(self, records: Sequence[records_pb2.Record]) -> bytes:
-        """Write a declaration; the ODS shipments derived from it are accepted and skipped.
-
-        Raises:
-            AdapterError: no declaration, more than one, or another kind of record.
-        """
-        return super().encode(without_derived(records))
-
     def encode_records(self, records: Sequence[records_pb2.Record]) -> bytes:
+        if not records:
+            # BaseAdapter.encode leaves out ODS shipments; nothing else was given.
+            raise self.error(
+                "a DecMessage carries a declaration; only ODS shipments were given, and they are written"
+                " with the declaration they come from",
+                record="records[0]",
+            )
         if len(records) != 1:
             raise self.error(
                 f"a DecMessage holds one declaration, {len(records)} were given (records_per_file is 1)",
-                record=f"records[{1 if records else 0}]",
+                record="records[1]",
             )
         return write_declaration(records[0])
 

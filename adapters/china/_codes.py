@@ -35,7 +35,7 @@ __all__ = [
 
 #: Amounts, masses and quantities as a DecMessage writes them: digits, an
 #: optional fraction, no sign, no exponent, no thousands separator.
-DECIMAL = re.compile(r"\d{1,18}(\.\d{1,9})?")
+DECIMAL = re.compile(r"[0-9]{1,18}(\.[0-9]{1,9})?")
 
 #: 运输方式 (TrafMode) -> UNECE Recommendation 19.
 TRANSPORT_MODES = CodeTable(

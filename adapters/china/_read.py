@@ -67,17 +67,17 @@ SOURCE_FORMAT = "GACC:DecMessage"
 #: China Standard Time, the clock of DecSign/SignDate (China keeps no summer time).
 CHINA_TIME = timezone(timedelta(hours=8), "CST")
 
-_ENTRY_ID = re.compile(r"\d{18}")
-_DISTRICT = re.compile(r"\d{4}")
-_TRADE_MODE = re.compile(r"\d{4}")
-_CODE_TS = re.compile(r"\d{10}")
-_G_NO = re.compile(r"[1-9]\d{0,3}")
-_PACK_NO = re.compile(r"\d{1,9}")
+_ENTRY_ID = re.compile(r"[0-9]{18}")
+_DISTRICT = re.compile(r"[0-9]{4}")
+_TRADE_MODE = re.compile(r"[0-9]{4}")
+_CODE_TS = re.compile(r"[0-9]{10}")
+_G_NO = re.compile(r"[1-9][0-9]{0,3}")
+_PACK_NO = re.compile(r"[0-9]{1,9}")
 _USCC = re.compile(r"[0-9A-Z]{18}")
 _CUSTOMS_CODE = re.compile(r"[0-9A-Z]{10}")
-_CONTAINER = re.compile(r"[A-Z]{4}\d{7}")
-_DATE = re.compile(r"(\d{4})-?(\d{2})-?(\d{2})")
-_SIGN_DATE = re.compile(r"(\d{14})(\d{1,6})?")
+_CONTAINER = re.compile(r"[A-Z]{4}[0-9]{7}")
+_DATE = re.compile(r"([0-9]{4})-?([0-9]{2})-?([0-9]{2})")
+_SIGN_DATE = re.compile(r"([0-9]{14})([0-9]{1,6})?")
 
 
 class _Reader:
@@ -152,13 +152,13 @@ class _Reader:
             if m is None:
                 raise ValueError
             moment = datetime.strptime(m[1], "%Y%m%d%H%M%S").replace(tzinfo=CHINA_TIME)
-        except ValueError:
+            if m[2]:
+                moment = moment.replace(microsecond=int(m[2].ljust(6, "0")))
+            return moment.astimezone(UTC)
+        except (ValueError, OverflowError):
             raise self.adapter.error(
                 f"{local(el)} {value!r} is not a time YYYYMMDDhhmmss (China Standard Time)", **self.where(el)
             ) from None
-        if m[2]:
-            moment = moment.replace(microsecond=int(m[2].ljust(6, "0")))
-        return moment.astimezone(UTC)
 
     # -- the document ----------------------------------------------------------
 

@@ -40,8 +40,8 @@ __all__ = ["NAMESPACE", "VERSION", "write_declaration"]
 NAMESPACE = "http://www.chinaport.gov.cn/dec"
 VERSION = "3.1"
 
-_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
-_DISTRICT = re.compile(r"\d{4}")
+_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
+_DISTRICT = re.compile(r"[0-9]{4}")
 _CJK = re.compile(r"[\u3400-\u9fff\uf900-\ufaff]")
 
 
@@ -186,7 +186,10 @@ def _documents(root: Element, decl: records_pb2.DeclarationSnapshot) -> None:
 def _signed_at(rec: records_pb2.Record) -> str:
     if not rec.meta.HasField("created_at"):
         return ""
-    moment = rec.meta.created_at.ToDatetime(tzinfo=UTC).astimezone(CHINA_TIME)
+    try:
+        moment = rec.meta.created_at.ToDatetime(tzinfo=UTC).astimezone(CHINA_TIME)
+    except (ValueError, OverflowError):  # past year 9999 in China's time
+        return ""
     stamp = moment.strftime("%Y%m%d%H%M%S")
     if moment.microsecond:
         stamp += f"{moment.microsecond:06d}".rstrip("0")
