@@ -34,10 +34,10 @@ _CONTAINER = "ED_Container"
 def _without_derived(records: Sequence[records_pb2.Record]) -> list[records_pb2.Record]:
     """The records minus the ODS shipments their declarations derive.
 
-    ``sdk.without_derived`` also lets through an ODS shipment no declaration
-    derives (``with_ods_shipments`` returns its input records too), which
-    would then be dropped without a word; here such a record stays, and
-    :meth:`BaseAdapter.encode` refuses it as a record R.036 cannot carry.
+    ``sdk.without_derived`` (which ``BaseAdapter.encode`` applies) takes every
+    ODS shipment for a derived one, because ``with_ods_shipments`` returns its
+    input records too; an ODS shipment no declaration derives would then be
+    dropped without a word. Here only the truly derived ones go.
     """
     derived = {d.SerializeToString(deterministic=True) for r in records for d in ods_shipments_for(r)}
     return [
@@ -63,7 +63,16 @@ class EaeuAdapter(BaseAdapter):
             AdapterError: not exactly one declaration, another kind of record,
                 or text that XML cannot hold.
         """
-        return super().encode(_without_derived(records))
+        records = _without_derived(records)
+        for i, rec in enumerate(records):
+            kind = rec.WhichOneof("body") or "record without a body"
+            if kind not in self.record_types:
+                raise self.error(
+                    f"an EAEU declaration document cannot carry a {kind} (it carries declaration_snapshot; an ODS"
+                    " shipment is written only as the item of its declaration)",
+                    record=f"records[{i}]",
+                )
+        return super().encode(records)
 
     def decode_file(self, data: bytes, *, source: str) -> list[records_pb2.Record]:
         doc = self._document(parse_xml(data, adapter=self.name, source=source), source)

@@ -21,7 +21,7 @@ from tamga.v1 import common_pb2, records_pb2
 __all__ = [
     "DESCRIPTION_PIECE",
     "DOC_KINDS",
-    "OWN_FORMATS",
+    "EAEU_MEMBERS",
     "Reader",
     "Writer",
     "attr",
@@ -31,15 +31,16 @@ __all__ = [
     "id_scheme",
     "kilograms",
     "kind_of",
+    "national_code",
     "pieces",
     "registration_number",
     "registration_parts",
     "sender_and_receivers",
+    "tn_ved",
 ]
 
-#: Source formats of this adapter; their national (TN VED) codes are written
-#: back as they are, other formats' codes are not TN VED and give the HS6 only.
-OWN_FORMATS = ("EEC:R.036", "FTS:ESADout_CU")
+#: Members of the EAEU, which share one tariff nomenclature (TN VED).
+EAEU_MEMBERS = frozenset({"AM", "BY", "KG", "KZ", "RU"})
 
 #: Both formats cut a goods description into elements of at most 250
 #: characters; the pieces are joined as they are (a piece may end mid-word).
@@ -118,6 +119,22 @@ def registration_parts(number: str, accepted: str) -> tuple[str, str, str] | Non
     dd, mm, yy = parts[1][:2], parts[1][2:4], parts[1][4:]
     day = accepted if accepted[2:4] == yy and accepted[5:7] == mm and accepted[8:10] == dd else f"20{yy}-{mm}-{dd}"
     return parts[0], day, parts[2]
+
+
+def tn_ved(commodity: common_pb2.Commodity, sender_country: str) -> str:
+    """The commodity code written: the national code of a record from an EAEU
+    member (a TN VED code, 10 digits), else the HS subheading alone (another
+    country's national extension is not a TN VED code)."""
+    code = commodity.national_code
+    if sender_country in EAEU_MEMBERS and len(code) == 10 and code.isdigit() and code.startswith(commodity.hs6):
+        return code
+    return commodity.hs6
+
+
+def national_code(code: str) -> str:
+    """The national code a read commodity code gives: a code of 8 digits or
+    more; a 6-digit code is the HS subheading only."""
+    return code if len(code) >= 8 else ""
 
 
 def pieces(value: str) -> list[str]:

@@ -42,7 +42,6 @@ from datetime import UTC, datetime
 
 from lxml import etree
 from tamga.adapters.eaeu._common import (
-    OWN_FORMATS,
     Reader,
     Writer,
     direction_of,
@@ -50,10 +49,12 @@ from tamga.adapters.eaeu._common import (
     doc_kind_type,
     kilograms,
     kind_of,
+    national_code,
     pieces,
     registration_number,
     registration_parts,
     sender_and_receivers,
+    tn_ved,
 )
 from tamga.adapters.sdk.codes import EAEU_UNITS, authority_of
 from tamga.adapters.sdk.records import new_record
@@ -236,7 +237,7 @@ def _goods(rd: Reader, el: Element, item: records_pb2.DeclarationItem, procedure
     if not (code.isascii() and code.isdigit() and 6 <= len(code) <= 10):
         raise rd.error(f"GoodsTNVEDCode {code!r} is not a TN VED code (6 to 10 digits)", code_el)
     c = item.commodity
-    c.national_code = code
+    c.national_code = national_code(code)
     c.hs6 = code[:6]
     c.description = rd.long_text(el, "GoodsDescription")
     origin = find(el, "OriginCountryCode")
@@ -318,9 +319,8 @@ def write(w: Writer, rec: records_pb2.Record) -> Element:
         w.opt(terms, f"{_ESAD}TradeCountryCode", decl.trading_country)
         if decl.incoterm:
             w.sub(w.sub(terms, f"{_ESAD}CUESADDeliveryTerms"), f"{_CAT}DeliveryTermsStringCode", decl.incoterm)
-    own = rec.meta.source_format in OWN_FORMATS
     for i, item in enumerate(decl.items):
-        _write_goods(w, shipment, item, i + 1, decl.procedure_code, currency, own)
+        _write_goods(w, shipment, item, i + 1, decl.procedure_code, currency, rec.meta.sender_country)
     return container
 
 
@@ -353,7 +353,7 @@ def _write_goods(
     position: int,
     procedure: str,
     currency: str,
-    own: bool,
+    sender: str,
 ) -> None:
     el = w.sub(parent, f"{_E}ESADout_CUGoods")
     w.sub(el, f"{_ESAD}GoodsNumeric", str(item.seq or position))
@@ -365,7 +365,7 @@ def _write_goods(
     w.opt(el, f"{_ESAD}NetWeightQuantity", kilograms(item.net_mass))
     if item.invoice_amount.amount and item.invoice_amount.currency == currency:
         w.sub(el, f"{_ESAD}InvoicedCost", item.invoice_amount.amount)
-    w.opt(el, f"{_ESAD}GoodsTNVEDCode", c.national_code if own and c.national_code else c.hs6)
+    w.opt(el, f"{_ESAD}GoodsTNVEDCode", tn_ved(c, sender))
     w.opt(el, f"{_ESAD}OriginCountryCode", c.origin_country)
     if item.customs_value.currency == _CUSTOMS_CURRENCY:
         w.opt(el, f"{_ESAD}CustomsCost", item.customs_value.amount)

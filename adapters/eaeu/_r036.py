@@ -35,7 +35,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from tamga.adapters.eaeu._common import (
-    OWN_FORMATS,
     Reader,
     Writer,
     attr,
@@ -44,10 +43,12 @@ from tamga.adapters.eaeu._common import (
     doc_kind_type,
     id_scheme,
     kind_of,
+    national_code,
     pieces,
     registration_number,
     registration_parts,
     sender_and_receivers,
+    tn_ved,
 )
 from tamga.adapters.sdk.codes import EAEU_UNITS, authority_of
 from tamga.adapters.sdk.records import new_record
@@ -200,7 +201,7 @@ def _item(rd: Reader, el: Element, item: records_pb2.DeclarationItem, procedure:
     if not (code.isascii() and code.isdigit() and 6 <= len(code) <= 10):
         raise rd.error(f"CommodityCode {code!r} is not a TN VED code (6 to 10 digits)", code_el)
     c = item.commodity
-    c.national_code = code
+    c.national_code = national_code(code)
     c.hs6 = code[:6]
     c.description = rd.long_text(el, "GoodsDescriptionText")
     origin = find(el, "OriginCountryDetails", "CACountryCode")
@@ -262,9 +263,8 @@ def write(w: Writer, rec: records_pb2.Record) -> Element:
         _write_party(w, shipment, "ConsignorDetails", decl.exporter)
     if decl.HasField("consignee"):
         _write_party(w, shipment, "ConsigneeDetails", decl.consignee)
-    own = rec.meta.source_format in OWN_FORMATS
     for i, item in enumerate(decl.items):
-        _write_item(w, shipment, item, i + 1, decl.procedure_code, own)
+        _write_item(w, shipment, item, i + 1, decl.procedure_code, rec.meta.sender_country)
     return root
 
 
@@ -294,12 +294,12 @@ def _write_mass(w: Writer, parent: Element, name: str, quantity: common_pb2.Quan
 
 
 def _write_item(
-    w: Writer, parent: Element, item: records_pb2.DeclarationItem, position: int, procedure: str, own: bool
+    w: Writer, parent: Element, item: records_pb2.DeclarationItem, position: int, procedure: str, sender: str
 ) -> None:
     el = w.sub(parent, f"{_CACDO}DeclarationGoodsItemDetails")
     w.sub(el, f"{_CASDO}ConsignmentItemOrdinal", str(item.seq or position))
     c = item.commodity
-    w.opt(el, f"{_CSDO}CommodityCode", c.national_code if own and c.national_code else c.hs6)
+    w.opt(el, f"{_CSDO}CommodityCode", tn_ved(c, sender))
     if c.description:
         for piece in pieces(c.description):
             w.sub(el, f"{_CASDO}GoodsDescriptionText", piece)

@@ -263,8 +263,9 @@ def test_encode_accepts_the_derived_ods_records_and_refuses_others(adapter: Eaeu
     lone = records_pb2.Record()
     lone.CopyFrom(records[1])
     lone.ods_shipment.substance = "HCFC-141b"  # not what the declaration derives
-    with pytest.raises(AdapterError, match="cannot carry a ods_shipment"):
+    with pytest.raises(AdapterError, match="cannot carry a ods_shipment") as info:
         adapter.encode([records[0], lone])
+    assert info.value.location == {"record": "records[1]"}
 
 
 def test_one_declaration_per_document(adapter: EaeuAdapter) -> None:
@@ -274,19 +275,24 @@ def test_one_declaration_per_document(adapter: EaeuAdapter) -> None:
 
 
 def test_another_countrys_declaration_is_written_as_r036(adapter: EaeuAdapter) -> None:
-    for rec in from_canonical_json(SHARED.read_bytes()):
-        if rec.WhichOneof("body") != "declaration_snapshot":
-            continue
+    decls = [r for r in from_canonical_json(SHARED.read_bytes()) if r.HasField("declaration_snapshot")]
+    assert decls
+    for rec in decls:
         rec.meta.source_format = "CUSDEC:D96B"
         rec.declaration_snapshot.items[0].gross_mass.unit = "C62"  # no list 2016 code: left out
-        out = adapter.encode([rec])
-        back = adapter.decode(out)[0]
+        back = adapter.decode(adapter.encode([rec]))[0]
         assert back.meta.source_format == "EEC:R.036"
         decl, orig = back.declaration_snapshot, rec.declaration_snapshot
         assert decl.declaration_no == orig.declaration_no
-        assert [i.commodity.national_code for i in decl.items] == [i.commodity.hs6 for i in orig.items]
-        assert not decl.items[0].HasField("gross_mass")
         assert decl.exporter.name == orig.exporter.name
+        assert not decl.items[0].HasField("gross_mass")
+        # A KZ record's national code is TN VED: it is kept.
+        assert [i.commodity.national_code for i in decl.items] == [i.commodity.national_code for i in orig.items]
+        # Another country's national extension is not TN VED: only the HS subheading is written.
+        rec.meta.sender_country = "PK"
+        back = adapter.decode(adapter.encode([rec]))[0].declaration_snapshot
+        assert [i.commodity.hs6 for i in back.items] == [i.commodity.hs6 for i in orig.items]
+        assert [i.commodity.national_code for i in back.items] == [""] * len(orig.items)
 
 
 ITEM_ELEMENTS = ("DeclarationGoodsItemDetails", "ESADout_CUGoods")
