@@ -154,6 +154,17 @@ class CsvAdapter(BaseAdapter):
             if not isinstance(mapping_file, str | Path) or not str(mapping_file).strip():
                 raise AdapterError(f"mapping_file must be a file path, not {mapping_file!r}", adapter=self.name)
             self.mapping = load_mapping(str(mapping_file))
+            for option, given, default, mapped in (
+                ("delimiter", self.delimiter, ",", self.mapping.delimiter),
+                ("encoding", self.encoding, check_encoding("utf-8"), self.mapping.encoding),
+            ):
+                if mapped is not None and given != default and given != mapped:
+                    raise AdapterError(
+                        f"option {option} is {given!r} but mapping file {Path(self.mapping.file).name} says"
+                        f" {mapped!r}; set it in one place",
+                        adapter=self.name,
+                        location={"mapping_file": self.mapping.file, "option": option},
+                    )
             if self.mapping.delimiter is not None:
                 self.delimiter = self.mapping.delimiter
             if self.mapping.encoding is not None:
@@ -174,7 +185,11 @@ class CsvAdapter(BaseAdapter):
             except StopIteration:
                 return
             except csv.Error as exc:
-                raise self.error(f"not valid CSV: {exc}", file=source, line=reader.line_num) from None
+                if str(exc) == "unexpected end of data":
+                    why = "the file ends inside a quoted cell of this row (a truncated file, or a quote not closed)"
+                else:
+                    why = str(exc)
+                raise self.error(f"not valid CSV: {why}", file=source, line=line) from None
             if any(cell.strip() for cell in row):
                 yield line, row
             line = reader.line_num + 1

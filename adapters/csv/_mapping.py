@@ -126,13 +126,18 @@ class _Loader:
         return AdapterError(f"mapping file {self.name}: {message}", adapter="csv", location=location)
 
     def line_of(self, *needles: str) -> int:
-        """The first line holding all of ``needles`` (as written in TOML, quoted or bare), or 0."""
+        """The line where the setting ``needles[0]`` (a key as written in TOML, quoted or bare) is given, or 0."""
         if not needles:
             return 0
+        pattern = re.compile(r"\s*\[?" + re.escape(needles[0]) + r"\s*[=\]]")
         for number, line in enumerate(self.text.splitlines(), 1):
-            if all(n in line for n in needles):
+            if pattern.match(line):
                 return number
         return 0
+
+    def quoted(self, key: str) -> str:
+        """A key as the file writes it: quoted, unless it is written bare."""
+        return f'"{key}"' if f'"{key}"' in self.text else key
 
     def load(self) -> Mapping:
         try:
@@ -183,7 +188,8 @@ class _Loader:
             column = self.column(header, spec, record_type)
             if column.path.text in seen:
                 raise self.error(
-                    f"columns {seen[column.path.text]!r} and {header!r} both fill {column.path.text}", header
+                    f"columns {seen[column.path.text]!r} and {header!r} both fill {column.path.text}",
+                    self.quoted(header),
                 )
             seen[column.path.text] = header
             columns[header.strip()] = column
@@ -249,7 +255,7 @@ class _Loader:
         return path
 
     def column(self, header: str, spec: object, record_type: str) -> Column:
-        quoted = f'"{header}"' if f'"{header}"' in self.text else header
+        quoted = self.quoted(header)
         if isinstance(spec, str):
             return Column(header.strip(), self.field_path(spec, record_type, quoted))
         if not isinstance(spec, dict):
