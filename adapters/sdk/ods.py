@@ -156,9 +156,13 @@ def with_ods_shipments(records: Sequence[records_pb2.Record]) -> list[records_pb
 
 def without_derived(records: Sequence[records_pb2.Record]) -> list[records_pb2.Record]:
     """The records minus ODS shipments that ``with_ods_shipments`` would derive
-    from a declaration among them: what an encoder writes back."""
+    from a declaration among them: what an encoder writes back. An ODS shipment
+    no declaration here yields stays."""
     derived = {
-        r.SerializeToString(deterministic=True) for r in with_ods_shipments(records) if r.HasField("ods_shipment")
+        ods.SerializeToString(deterministic=True)
+        for rec in records
+        if rec.HasField("declaration_snapshot")
+        for ods in ods_shipments_for(rec)
     }
     return [
         r for r in records if not (r.HasField("ods_shipment") and r.SerializeToString(deterministic=True) in derived)

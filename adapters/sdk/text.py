@@ -20,20 +20,29 @@ def encoding_hint(data: bytes, declared: str) -> str:
     """A guess at what a file that is not valid ``declared`` really is.
 
     Cyrillic text saved as Windows-1251 and Chinese saved as GB 18030 are the
-    usual mislabelled files; the hint names them when the bytes fit.
+    usual mislabelled files; the hint names the one whose reading turns the
+    most non-ASCII bytes into letters of its script.
     """
-    for candidate, script in (("cp1251", "Cyrillic"), ("gb18030", "Chinese")):
+    best, best_score = "", (0.5, 2)
+    for candidate, script, low, high in (
+        ("cp1251", "Cyrillic", "\u0400", "\u04ff"),
+        ("gb18030", "Chinese", "\u4e00", "\u9fff"),
+    ):
         if codecs.lookup(candidate).name == codecs.lookup(declared).name:
             continue
         try:
             text = data.decode(candidate)
         except UnicodeDecodeError:
             continue
-        if script == "Cyrillic" and sum("\u0400" <= ch <= "\u04ff" for ch in text) >= 3:
-            return f"; the bytes read as {script} text in {candidate}: was the file saved as {candidate}?"
-        if script == "Chinese" and sum("\u4e00" <= ch <= "\u9fff" for ch in text) >= 2:
-            return f"; the bytes read as {script} text in {candidate}: was the file saved as {candidate}?"
-    return ""
+        # A right guess reads the non-ASCII bytes as letters of one script,
+        # a wrong one as a scatter of symbols: score by that share first.
+        foreign = [ch for ch in text if ord(ch) > 127]
+        count = sum(low <= ch <= high for ch in foreign)
+        score = (count / len(foreign) if foreign else 0.0, count)
+        if score > best_score:
+            best_score = score
+            best = f"; the bytes read as {script} text in {candidate}: was the file saved as {candidate}?"
+    return best
 
 
 def decode_text(data: bytes, encoding: str = "utf-8", *, adapter: str = "", source: str = "") -> str:
