@@ -23,7 +23,6 @@ import ctypes
 import hashlib
 import json
 import os
-import re
 import sys
 import time
 import uuid
@@ -39,12 +38,12 @@ from tamga.logging import get_logger
 from tamga.protocol import LocalIdentity, Peer, PeerDirectory, Sealed, record_type_of, seal
 from tamga.store import Store
 from tamga.v1 import records_pb2
+from tamga.validation import raise_if_invalid
 
 __all__ = ["DropFolder", "Prepared", "Submission", "Submitter", "write_atomically"]
 
 log = get_logger("tamga.intake")
 
-_COUNTRY = re.compile(r"^[A-Z]{2}$")
 TEMPORARY_SUFFIXES = (".tmp", ".part", ".partial")
 
 
@@ -128,23 +127,16 @@ _syncfs = _load_syncfs()
 
 
 def check_records(records: Sequence[records_pb2.Record]) -> None:
-    """Structural checks before anything is queued (full schema checks come later).
+    """Refuse records the receiving services could not use, before anything is queued.
+
+    The rules are :mod:`tamga.validation`'s (schema v1: required fields, code
+    lists, formats); every problem of every record is listed, so one
+    correction of the national file fixes all of them.
 
     Raises:
         ValidationError: listing every problem with its field path.
     """
-    problems = []
-    for i, rec in enumerate(records):
-        at = f"records[{i}]"
-        if not record_type_of(rec):
-            problems.append(f"{at}: no record body is set")
-        for j, c in enumerate(rec.meta.receiver_countries):
-            if not _COUNTRY.match(c):
-                problems.append(f"{at}.meta.receiver_countries[{j}]: {c!r} is not an ISO 3166-1 alpha-2 code")
-        if rec.meta.sender_country and not _COUNTRY.match(rec.meta.sender_country):
-            problems.append(f"{at}.meta.sender_country: {rec.meta.sender_country!r} is not an ISO 3166-1 alpha-2 code")
-    if problems:
-        raise ValidationError(problems)
+    raise_if_invalid(records)
 
 
 class Submitter:

@@ -125,6 +125,18 @@ def _party(rng: random.Random, role: str, country: str, i: int) -> common_pb2.Pa
     )
 
 
+_HS_CHAPTERS = [c for c in range(1, 98) if c != 77]
+"""HS chapters that exist (77 is reserved), so generated records pass intake validation."""
+
+
+def _container(owner: str, serial: int) -> str:
+    """An ISO 6346 container number with its check digit, e.g. MSCU0123452."""
+    letters = dict(zip("ABCDEFGHIJKLMNOPQRSTUVWXYZ", [v for v in range(10, 39) if v % 11], strict=True))
+    body = f"{owner}{serial:06d}"
+    total = sum((letters[ch] if ch.isalpha() else int(ch)) << i for i, ch in enumerate(body))
+    return f"{body}{total % 11 % 10}"
+
+
 def make_record(i: int, target: int, rng: random.Random) -> records_pb2.Record:
     """A distinct DeclarationSnapshot KZ -> UZ whose serialized size is about ``target`` bytes."""
     rec = records_pb2.Record()
@@ -150,7 +162,7 @@ def make_record(i: int, target: int, rng: random.Random) -> records_pb2.Record:
     d.consignee.CopyFrom(_party(rng, "CONSIGNEE", "UZ", i))
     d.dispatch_country, d.destination_country, d.trading_country = "KZ", "UZ", "UZ"
     d.transport_doc_no = f"CMR-{rng.randrange(10**8):08d}"
-    d.container_ids.extend(f"MSCU{rng.randrange(10**7):07d}" for _ in range(2))
+    d.container_ids.extend(_container("MSCU", rng.randrange(10**6)) for _ in range(2))
     d.transport_means_id = f"{rng.randrange(100, 999)}ABC{rng.randrange(10, 99)}"
     d.invoice_amount.amount = f"{rng.randrange(10**4, 10**7)}.{rng.randrange(100):02d}"
     d.invoice_amount.currency = "USD"
@@ -158,7 +170,7 @@ def make_record(i: int, target: int, rng: random.Random) -> records_pb2.Record:
     for seq in range(1, max(1, min(99, target // 420)) + 1):
         it = d.items.add()
         it.seq = seq
-        it.commodity.hs6 = f"{rng.randrange(10**5, 10**6)}"
+        it.commodity.hs6 = f"{rng.choice(_HS_CHAPTERS):02d}{rng.randrange(10**4):04d}"
         it.commodity.national_code = it.commodity.hs6 + f"{rng.randrange(10**4):04d}"
         it.commodity.description = _text(rng, 8)
         it.commodity.origin_country = "KZ"
