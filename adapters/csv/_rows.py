@@ -158,7 +158,10 @@ def fill_defaults(
         if country and country != meta.sender_country:
             meta.receiver_countries.append(country)
     if not meta.record_id:
-        meta.record_id = record_id_for(meta.source_format, meta.source_record_ref, body, 0)
+        # As sdk.records.new_record: a correction or cancellation gets an id of its own.
+        original = meta.message_function == common_pb2.MESSAGE_FUNCTION_ORIGINAL
+        index: int | str = 0 if original else f"0/{meta.message_function}"
+        meta.record_id = record_id_for(meta.source_format, meta.source_record_ref, body, index)
 
 
 def layout(record: records_pb2.Record) -> tuple[dict[str, Any], list[dict[str, Any]]]:

@@ -230,6 +230,11 @@ def test_rows_of_one_record_need_not_be_adjacent_and_may_give_record_fields_once
     assert [i.commodity.hs6 for i in records[0].seizure_report.items] == ["240220", "240311"]
     assert records[0].meta.record_id == record_id_for("CSV", "A-1", "seizure_report", 0)
     assert records[1].meta.sender_authority == "Customs Committee of the Republic of Uzbekistan"
+    corrected = CsvAdapter().decode(
+        b"meta.source_record_ref,meta.message_function,seizure_report.case_id\nA-1,CORRECTION,A-1\n"
+    )
+    assert corrected[0].meta.message_function == common_pb2.MESSAGE_FUNCTION_CORRECTION
+    assert corrected[0].meta.record_id == record_id_for("CSV", "A-1", "seizure_report", "0/2")
 
 
 def test_load_adapter_passes_node_options() -> None:
