@@ -31,8 +31,7 @@ from typing import Any, ClassVar
 from tamga.adapters.csv import _fields, _rows
 from tamga.adapters.csv._fields import BODIES, RECORD_TYPE_COLUMN, FieldPath
 from tamga.adapters.csv._mapping import Column, Mapping, check_delimiter, check_encoding, load_mapping
-from tamga.adapters.sdk import BaseAdapter, with_ods_shipments
-from tamga.adapters.sdk.ods import ods_shipments_for
+from tamga.adapters.sdk import BaseAdapter, with_ods_shipments, without_derived
 from tamga.adapters.sdk.text import decode_text
 from tamga.errors import AdapterError
 from tamga.v1 import records_pb2
@@ -371,7 +370,7 @@ class CsvAdapter(BaseAdapter):
     # -- writing -------------------------------------------------------------------------------------------------
 
     def encode_records(self, records: Sequence[records_pb2.Record]) -> bytes:
-        records = _without_derived(records)
+        records = without_derived(records)
         laid = [_rows.layout(r) for r in records]
         if self.mapping is not None:
             readers = [_Reader(c.header, c.path, c, self.mapping.tz) for c in self.mapping.columns.values()]
@@ -452,14 +451,3 @@ def _has(record: records_pb2.Record, path: FieldPath) -> bool:
     if path.kind == _fields.TIMESTAMP:
         return bool(message.HasField(leaf.name))
     return bool(getattr(message, leaf.name) != leaf.default_value)
-
-
-def _without_derived(records: Sequence[records_pb2.Record]) -> list[records_pb2.Record]:
-    """The records minus the ODS shipments decode derives from a declaration among them.
-
-    Not ``sdk.without_derived``: that one also drops ODS shipments given on their own, which this adapter carries.
-    """
-    derived = {r.SerializeToString(deterministic=True) for record in records for r in ods_shipments_for(record)}
-    return [
-        r for r in records if not (r.HasField("ods_shipment") and r.SerializeToString(deterministic=True) in derived)
-    ]
