@@ -165,10 +165,9 @@ def test_generated_adapter_refuses_an_ods_shipment_on_its_own(generated: ModuleT
     _, ods = adapter.decode(sample.read_bytes())  # type: ignore[attr-defined]
     assert ods.WhichOneof("body") == "ods_shipment"
     assert not adapter.can_encode(ods)  # type: ignore[attr-defined]
-    # Refused, not written as an empty file. (sdk.ods.without_derived takes any ODS shipment for a derived
-    # one, so the message is "nothing to encode" rather than "cannot carry an ods_shipment".)
-    with pytest.raises(AdapterError):
+    with pytest.raises(AdapterError, match=r"cannot carry an? ods_shipment") as info:
         adapter.encode([ods])  # type: ignore[attr-defined]
+    assert info.value.location == {"record": "records[0]"}
 
 
 def test_generated_adapter_decodes_a_file_of_two_declarations(generated: ModuleType) -> None:
