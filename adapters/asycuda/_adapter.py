@@ -8,7 +8,7 @@ from typing import ClassVar
 
 from tamga.adapters.asycuda._read import SOURCE_FORMAT, read_declaration
 from tamga.adapters.asycuda._write import write_declaration
-from tamga.adapters.sdk import BaseAdapter, with_ods_shipments, without_derived
+from tamga.adapters.sdk import BaseAdapter, with_ods_shipments
 from tamga.adapters.sdk.codes import is_country, is_currency
 from tamga.adapters.sdk.xml import leaves, parse_xml
 from tamga.errors import AdapterError
@@ -158,18 +158,9 @@ class AsycudaAdapter(BaseAdapter):
         )
         return with_ods_shipments([record])
 
-    def encode(self, records: Sequence[records_pb2.Record]) -> bytes:
-        """One SAD for one declaration; the OdsShipment records decoding
-        derives from it may come along and are left out, as the SAD holds them
-        already.
-
-        Raises:
-            AdapterError: not exactly one declaration, or a record of a type
-                the SAD cannot carry.
-        """
-        return super().encode(without_derived(records))
-
     def encode_records(self, records: Sequence[records_pb2.Record]) -> bytes:
+        # BaseAdapter.encode has already left out the OdsShipment records
+        # decoding derives: the SAD holds their goods already.
         if len(records) != 1:
             raise self.error(
                 f"an ASYCUDA SAD holds one declaration, and {len(records)} were given; encode them one per file",

@@ -27,10 +27,10 @@ __all__ = [
 
 #: A decimal as ASYCUDA writes amounts, masses and quantities: digits, an
 #: optional fraction, no sign, no thousands separator.
-DECIMAL = re.compile(r"\d{1,18}(\.\d{1,9})?")
+DECIMAL = re.compile(r"[0-9]{1,18}(\.[0-9]{1,9})?")
 
 #: Dates in ASYCUDA World XML exports: ISO 8601 calendar dates.
-DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 #: Mode of transport at the border: ASYCUDA uses the one-digit codes of UNECE
 #: Recommendation 19 (1 sea, 2 rail, 3 road, 4 air, 5 post...).
@@ -71,7 +71,7 @@ NATIONAL_CURRENCIES = {
     "UZ": "UZS",
 }
 
-_NUMBER = re.compile(r"(?P<office>\S+) (?P<year>\d{4}) (?:(?P<serial>\S+) )?(?P<number>\S+)")
+_NUMBER = re.compile(r"(?P<office>\S+) (?P<year>[0-9]{4}) (?:(?P<serial>\S+) )?(?P<number>\S+)")
 
 
 @dataclass(frozen=True)
