@@ -316,7 +316,7 @@ class _Checker:
             self.place(f"{at}[{i}]", p)
 
     def docref(self, path: str, d: common_pb2.DocRef, *, need_file: bool = False) -> None:
-        if not (d.number.strip() or d.uri.strip()):
+        if not (d.number.strip() or d.uri.strip() or need_file):
             self.add(path, "has neither a document number nor a URI")
         self.date(f"{path}.date", d.date)
         self.date(f"{path}.valid_until", d.valid_until)
@@ -643,8 +643,8 @@ def _waste_id(c: _Checker, at: str, w: records_pb2.WasteIdentification) -> None:
             c.hs6(path, hs)
         elif not _NATIONAL.match(hs):
             c.add(path, f"{hs!r} is not an HS code (6 digits, or 8-12 national digits)")
-        else:
-            c.hs6(path, hs[:6])
+        elif not 1 <= int(hs[:2]) <= 97 or hs[:2] == "77":
+            c.add(path, f"{hs!r} is not an HS code: chapter {hs[:2]} does not exist")
 
 
 def _dr_code(c: _Checker, path: str, code: str, operation: int) -> None:
