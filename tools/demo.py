@@ -78,6 +78,16 @@ class Declaration:
 
 EXPORT, IMPORT = records_pb2.DIRECTION_EXPORT, records_pb2.DIRECTION_IMPORT
 
+#: Each service's own procedure codes for (export, import): EAEU list 2002,
+#: GACC supervision modes, ICES scheme codes, ASYCUDA extended procedures.
+PROCEDURES = {
+    "KZ": ("10", "40"),
+    "CN": ("0110", "0110"),
+    "IN": ("00", "00"),
+    "TJ": ("1000", "4000"),
+    "PK": ("10", "40"),
+}
+
 DECLARATIONS = (
     Declaration(
         "KZ",
@@ -110,7 +120,7 @@ DECLARATIONS = (
         "IN",
         "TJ",
         EXPORT,
-        "INNSA1/2026/0301884",
+        "INNSA1/4711/20260304",
         "2026-03-04",
         ("INNSA", "INNSA1"),
         ("Bharat Pharma Exports Pvt Ltd", "0512345678", "IEC"),
@@ -122,7 +132,7 @@ DECLARATIONS = (
         "TJ",
         "CN",
         IMPORT,
-        "TJ001 C 1523",
+        "TJ001 2026 C 1523",
         "2026-03-05",
         ("TJDYU", "TJ001"),
         ("URUMQI TRADE CO", "91650100MA79AB5678", "USCC"),
@@ -159,7 +169,7 @@ def build(decl: Declaration, source_format: str) -> records_pb2.Record:
     d = rec.declaration_snapshot
     d.declaration_no = decl.number
     d.direction = decl.direction  # type: ignore[assignment]
-    d.procedure_code = "10" if decl.direction == EXPORT else "40"
+    d.procedure_code = PROCEDURES[decl.sender][0 if decl.direction == EXPORT else 1]
     d.acceptance_date = decl.date
     d.customs_office.unlocode, d.customs_office.customs_office_code = decl.office
     d.customs_office.country = decl.sender

@@ -67,7 +67,10 @@ SOURCE_FORMAT = "GACC:DecMessage"
 #: China Standard Time, the clock of DecSign/SignDate (China keeps no summer time).
 CHINA_TIME = timezone(timedelta(hours=8), "CST")
 
-_ENTRY_ID = re.compile(r"[0-9]{18}")
+# An 18-digit GACC entry number; or, in a file written for a declaration of
+# another service, that service's own number (e.g. EAEU "10702020/020326/0004711"),
+# which holds a letter or a slash (digits and dashes alone are a mistyped entry number).
+_ENTRY_ID = re.compile(r"[0-9]{18}|(?=[0-9A-Za-z/ .-]*[A-Za-z/])[0-9A-Za-z/.-][0-9A-Za-z/ .-]{0,39}")
 _DISTRICT = re.compile(r"[0-9]{4}")
 _TRADE_MODE = re.compile(r"[0-9]{4}")
 _CODE_TS = re.compile(r"[0-9]{10}")
@@ -171,7 +174,7 @@ class _Reader:
             raise self.missing(root, "DecHead", "a declaration needs its head")
 
         entry_id, el = self.required(head, "EntryId", "the 18-digit entry number of an accepted declaration")
-        self.shaped(entry_id, el, _ENTRY_ID, "an 18-digit entry number")
+        self.shaped(entry_id, el, _ENTRY_ID, "an 18-digit entry number (or another service's declaration number)")
         flag, el = self.required(head, "IEFlag", "I (import) or E (export)")
         if flag not in ("I", "E"):
             raise self.adapter.error(f"IEFlag {flag!r} is neither I (import) nor E (export)", **self.where(el))
@@ -212,8 +215,11 @@ class _Reader:
     def head(self, head: Element, decl: records_pb2.DeclarationSnapshot, export: bool) -> None:
         seq_no, _ = self.value(head, "SeqNo")
         decl.lrn = seq_no
-        mode, el = self.required(head, "TradeMode", "the 4-digit supervision mode (监管方式)")
-        decl.procedure_code = self.shaped(mode, el, _TRADE_MODE, "a 4-digit supervision mode")
+        # TradeMode is absent from declarations of other services written in
+        # this format (their procedure codes are not GACC supervision modes).
+        mode, el = self.value(head, "TradeMode")
+        if el is not None:
+            decl.procedure_code = self.shaped(mode, el, _TRADE_MODE, "a 4-digit supervision mode")
         office = ""
         for name in ("IEPort", "CustomMaster"):
             code, el = self.value(head, name)

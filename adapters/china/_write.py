@@ -123,7 +123,10 @@ def _head(root: Element, rec: records_pb2.Record) -> None:
         _foreign_party(head, "OverseasConsignee", decl.consignee)
     else:
         _foreign_party(head, "OverseasConsignor", decl.exporter)
-    _put(head, "TradeMode", decl.procedure_code)
+    # A supervision mode is a GACC code; another service's procedure code
+    # (EAEU "10", say) is not written into it.
+    if re.fullmatch(r"\d{4}", decl.procedure_code):
+        _put(head, "TradeMode", decl.procedure_code)
     _put(head, "TradeCountry", _alpha3(decl.destination_country if export else decl.dispatch_country))
     _put(head, "TradeAreaCode", _alpha3(decl.trading_country))
     _put(head, "TrafMode", _national(_codes.TRANSPORT_MODES, decl.transport_mode))
