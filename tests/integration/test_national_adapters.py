@@ -78,7 +78,7 @@ def _malformed(data: bytes) -> dict[str, bytes]:
     start = data.index(b"<", data.index(b"?>") + 2) if data.startswith(b"<?xml") else 0
     return {
         "truncated.xml": data[: len(data) // 2],
-        "cp1251.xml": text.encode("cp1251"),
+        "cp1251.xml": text.encode("cp1251", errors="replace"),  # the Chinese consignee becomes "?"
         "dtd.xml": data[:start] + b'<!DOCTYPE r [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>\n' + data[start:],
         "bomb.xml": data[:start]
         + b'<!DOCTYPE r [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>\n'
