@@ -176,7 +176,15 @@ def cmd_send(args: argparse.Namespace) -> int:
         raise TamgaError(f"{path}: {len(data)} bytes exceeds [limits] max_file_bytes ({config.limits.max_file_bytes})")
     local = load_local_identity(config)
     peers = load_peers(config)
-    adapter = load_adapter(args.adapter or config.adapter.name)
+    if args.adapter:
+        adapter = load_adapter(args.adapter)
+    else:
+        # The configured adapter with its [adapter.options], as the running node loads it.
+        options = {
+            k: str(config.path(Path(v))) if k.endswith("_file") and isinstance(v, str) else v
+            for k, v in config.adapter.options.items()
+        }
+        adapter = load_adapter(config.adapter.name, options)
 
     async def main() -> Any:
         store = await Store.open(config.path(config.store.path), create=False)
