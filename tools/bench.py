@@ -130,7 +130,7 @@ _HS_CHAPTERS = [c for c in range(1, 98) if c != 77]
 
 
 def _container(owner: str, serial: int) -> str:
-    """An ISO 6346 container number with its check digit, e.g. MSCU0123452."""
+    """An ISO 6346 container number with its check digit, e.g. MSCU0123450."""
     letters = dict(zip("ABCDEFGHIJKLMNOPQRSTUVWXYZ", [v for v in range(10, 39) if v % 11], strict=True))
     body = f"{owner}{serial:06d}"
     total = sum((letters[ch] if ch.isalpha() else int(ch)) << i for i, ch in enumerate(body))

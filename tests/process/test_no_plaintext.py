@@ -134,7 +134,8 @@ def canary_records() -> list[dict[str, object]]:
     snapshot.update(
         consignee={"name": f"Consignee {CANARY}", "address": f"1 {CANARY} Street, Tashkent"},
         transportDocNo=f"CMR-{CANARY}",
-        containerIds=[f"MSCU{CANARY}"],
+        transportMeansId=f"{CANARY} 02",
+        containerIds=["MSCU0123450"],  # a container number is 11 characters with a check digit: no room
     )
     second = declaration(
         f"DEC-{CANARY}-0002",
@@ -142,10 +143,26 @@ def canary_records() -> list[dict[str, object]]:
         description=f"Товар {CANARY}",
     )
     third = {
-        "meta": {"recordId": str(uuid.uuid4()), "senderCountry": "KZ", "receiverCountries": ["UZ"]},
+        "meta": {
+            "recordId": str(uuid.uuid4()),
+            "senderCountry": "KZ",
+            "receiverCountries": ["UZ"],
+            "senderAuthority": "State Revenue Committee of the Republic of Kazakhstan",
+            "createdAt": "2026-03-01T10:00:00Z",
+            "sourceFormat": "TAMGA:JSON",
+            "sourceRecordRef": f"ALERT-{CANARY}",
+            "messageFunction": "MESSAGE_FUNCTION_ORIGINAL",
+            "handling": "HANDLING_LAW_ENFORCEMENT",
+        },
         "contactPointMessage": {
             "kind": "CONTACT_POINT_KIND_ALERT",
             "threadId": str(uuid.uuid4()),
+            "legalBasis": "SCO 2018 regulation on 24-hour contact points",
+            "requestingAuthority": "State Revenue Committee of the Republic of Kazakhstan",
+            "requestedAuthority": "Customs Committee of the Republic of Uzbekistan",
+            "contactPointId": "KZ-24H-01",
+            "priority": "PRIORITY_HIGH",
+            "language": "en",
             "subject": f"Alert about {CANARY}",
             "factsSummary": f"Shipments of {CANARY} under-declared",
             "companies": [{"name": CANARY}],
