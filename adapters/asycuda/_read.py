@@ -94,7 +94,7 @@ class _Reader:
         if not value:
             return ""
         assert node is not None
-        with self.adapter.located(**self.where(node)):
+        with self.adapter.located(lambda: self.where(node)):
             return country_alpha2(value)
 
     def count(self, el: Element | None, *path: str) -> int | None:
@@ -242,7 +242,7 @@ class _Reader:
         code, code_el = self.optional(invoice, "Currency_code")
         if code:
             assert code_el is not None
-            with self.adapter.located(**self.where(code_el)):
+            with self.adapter.located(lambda: self.where(code_el)):
                 money.currency = currency_code(code)
         elif fallback_currency:
             money.currency = fallback_currency
@@ -328,7 +328,7 @@ class _Reader:
         if not code:
             raise self.error("Suppplementary_unit_quantity is given without a Suppplementary_unit_code", unit)
         assert code_el is not None
-        with self.adapter.located(**self.where(code_el)):
+        with self.adapter.located(lambda: self.where(code_el)):
             out.supplementary_quantity.unit = ASYCUDA_UNITS.to_standard(code)
         out.supplementary_quantity.value = quantity
 

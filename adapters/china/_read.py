@@ -125,11 +125,11 @@ class _Reader:
                 " GACC's legacy numeric country codes are not read, they differ from ISO numeric ones)",
                 **self.where(el),
             )
-        with self.adapter.located(**self.where(el)):
+        with self.adapter.located(lambda: self.where(el)):
             return country_alpha2(value)
 
     def currency(self, value: str, el: Element) -> str:
-        with self.adapter.located(**self.where(el)):
+        with self.adapter.located(lambda: self.where(el)):
             if value.isdigit():
                 return GACC_CURRENCIES.to_standard(value)
             if len(value) != 3 or not value.isalpha():
@@ -137,7 +137,7 @@ class _Reader:
             return currency_code(value)
 
     def unit(self, value: str, el: Element) -> str:
-        with self.adapter.located(**self.where(el)):
+        with self.adapter.located(lambda: self.where(el)):
             return GACC_UNITS.to_standard(value)
 
     def date(self, value: str, el: Element) -> str:
@@ -233,13 +233,13 @@ class _Reader:
             decl.trading_country = self.country(area, el)
         traf, el = self.value(head, "TrafMode")
         if traf and el is not None and traf not in _codes.NO_REC19:
-            with self.adapter.located(**self.where(el)):
+            with self.adapter.located(lambda: self.where(el)):
                 decl.transport_mode = _codes.TRANSPORT_MODES.to_standard(traf)
         decl.transport_means_id, _ = self.value(head, "TrafName")
         decl.transport_doc_no, _ = self.value(head, "BillNo")
         terms, el = self.value(head, "TransMode")
         if terms and el is not None and terms not in _codes.NO_INCOTERM:
-            with self.adapter.located(**self.where(el)):
+            with self.adapter.located(lambda: self.where(el)):
                 decl.incoterm = _codes.INCOTERMS.to_standard(terms)
         gross, el = self.value(head, "GrossWet")
         if gross and el is not None:
@@ -250,7 +250,7 @@ class _Reader:
             decl.total_packages.count = int(self.shaped(count, el, _PACK_NO, "a number of packages"))
         wrap, el = self.value(head, "WrapType")
         if wrap and el is not None:
-            with self.adapter.located(**self.where(el)):
+            with self.adapter.located(lambda: self.where(el)):
                 decl.total_packages.kind = _codes.PACKAGES.to_standard(wrap)
         for name in ("NetWt",):
             weight, el = self.value(head, name)

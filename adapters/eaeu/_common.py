@@ -209,8 +209,10 @@ class Reader:
 
     def unit(self, value: str, el: Element) -> str:
         """The Rec 20 unit of an EAEU list 2016 unit code."""
-        with self.adapter.located(**where(el, self.source)):
+        try:
             return EAEU_UNITS.to_standard(value)
+        except AdapterError as exc:  # where() only on failure: it walks the tree
+            raise self.error(exc.message, el) from None
 
     def date(self, el: Element) -> str:
         """An ISO 8601 date (YYYY-MM-DD), checked."""

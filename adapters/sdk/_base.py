@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import ClassVar
@@ -125,16 +125,21 @@ class BaseAdapter:
         return AdapterError(message, adapter=self.name, location={k: v for k, v in location.items() if v != ""})
 
     @contextmanager
-    def located(self, **location: object) -> Iterator[None]:
+    def located(self, where: Callable[[], dict[str, object]] | None = None, /, **location: object) -> Iterator[None]:
         """Give an :class:`AdapterError` raised inside (by a code table, say) this
         adapter's name and the location of what was being read::
 
-            with self.located(**where(item)):
+            with self.located(lambda: xml.where(item)):
                 unit = EAEU_UNITS.to_standard(code)
+
+        ``where`` is called only when an error is raised: building an XPath
+        walks the tree, too slow to do for every value read.
         """
         try:
             yield
         except AdapterError as exc:
+            if where is not None:
+                location = {**where(), **location}
             if exc.adapter and exc.location.keys() >= location.keys():
                 raise
             merged = {k: v for k, v in location.items() if v != ""}

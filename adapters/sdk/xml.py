@@ -100,19 +100,27 @@ def parse_xml(data: bytes, *, adapter: str = "", source: str = "") -> Element:
 # -- reading -------------------------------------------------------------------
 
 
+_LOCAL_NAMES: dict[str, str] = {}
+
+
 def local(el: Element) -> str:
     """Local name of an element, without its namespace."""
     tag = el.tag
     if not isinstance(tag, str):
         return ""
-    return tag.rsplit("}", 1)[-1]
+    name = _LOCAL_NAMES.get(tag)
+    if name is None:
+        if len(_LOCAL_NAMES) > 4096:  # a hostile file cannot grow the cache without bound
+            _LOCAL_NAMES.clear()
+        name = _LOCAL_NAMES[tag] = tag.rsplit("}", 1)[-1]
+    return name
 
 
 def children(el: Element, name: str | None = None) -> Iterator[Element]:
     """Child elements (comments and processing instructions skipped), by local name."""
-    for child in el:
-        if isinstance(child.tag, str) and (name is None or local(child) == name):
-            yield child
+    if name is None:
+        return el.iterchildren(tag=etree.Element)
+    return el.iterchildren("{*}" + name)
 
 
 def find(el: Element | None, *path: str) -> Element | None:
@@ -120,7 +128,7 @@ def find(el: Element | None, *path: str) -> Element | None:
     for name in path:
         if el is None:
             return None
-        el = next(children(el, name), None)
+        el = next(el.iterchildren("{*}" + name), None)
     return el
 
 
@@ -134,7 +142,7 @@ def find_all(el: Element | None, *path: str) -> list[Element]:
 
 def _is_null(el: Element) -> bool:
     # ASYCUDA writes an empty value as <Name><null/></Name>.
-    return any(local(c) == "null" for c in children(el))
+    return len(el) > 0 and next(el.iterchildren("{*}null"), None) is not None
 
 
 def text(el: Element | None, *path: str) -> str:
@@ -153,7 +161,7 @@ def xpath_of(el: Element) -> str:
         name = local(node)
         parent = node.getparent()
         if parent is not None:
-            same = [c for c in children(parent, name)]
+            same = list(parent.iterchildren("{*}" + name))
             if len(same) > 1:
                 name = f"{name}[{same.index(node) + 1}]"
         parts.append(name)
