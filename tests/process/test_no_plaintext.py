@@ -139,7 +139,7 @@ def canary_records() -> list[dict[str, object]]:
     )
     second = declaration(
         f"DEC-{CANARY}-0002",
-        exporter=f"ТОО «Зебра» {CANARY}",  # noqa: RUF001 - Cyrillic on purpose
+        exporter=f"ТОО «Зебра» {CANARY}",
         description=f"Товар {CANARY}",
     )
     third = {
