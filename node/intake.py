@@ -209,6 +209,12 @@ class Submitter:
                 )
         return out
 
+    def _decode_and_check(self, data: bytes, source: str) -> list[records_pb2.Record]:
+        """Decode and validate, off the event loop (both are CPU work)."""
+        records = self.adapter.decode(data, source=source)
+        check_records(records)
+        return records
+
     async def submit(
         self,
         data: bytes,
@@ -238,8 +244,7 @@ class Submitter:
         Raises:
             AdapterError, ValidationError, RoutingError: the input cannot be sent.
         """
-        records = await asyncio.to_thread(self.adapter.decode, data, source=source)
-        check_records(records)
+        records = await asyncio.to_thread(self._decode_and_check, data, source)
         plan = self.route(records, to)
         now = self.clock()
         sealed = await asyncio.to_thread(self._seal_all, records, plan, now)

@@ -103,7 +103,7 @@ EAEU_UNITS = CodeTable(
         "715": "PR",  # pair
         "839": "SET",  # set
         "778": "NPL",  # package (verify)
-        "114": "TQD",  # thousand cubic metres (verify)
+        "114": "R9",  # thousand cubic metres
         "245": "KWH",  # kilowatt hour (verify)
     },
     standard="UNECE Rec 20",
@@ -118,7 +118,7 @@ ICES_UNITS = CodeTable(
         "MTS": "TNE",
         "GMS": "GRM",
         "LTR": "LTR",
-        "KLR": "KL",  # kilolitre (verify)
+        "KLR": "K6",  # kilolitre
         "CBM": "MTQ",
         "MTR": "MTR",
         "SQM": "MTK",
