@@ -439,8 +439,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
     if problems:
         for problem in problems:
             print(f"{path}: {' '.join(problem.split())}", file=sys.stderr)
+        bad = len({p.split(".", 1)[0].split(":", 1)[0] for p in problems})
         print(
-            f"tamga: error: {path}: {len(problems)} problem(s) in {len(records)} record(s)",
+            f"tamga: error: {path}: {len(problems)} problem(s) in {bad} of {len(records)} record(s);"
+            " nothing in this file would be sent",
             file=sys.stderr,
         )
         return EXIT_USAGE
