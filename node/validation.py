@@ -30,6 +30,13 @@ unit missing there is added to the file, never waved through).
 Each problem reads ``PATH: what is wrong``, the path in the protobuf field
 names, e.g. ``records[0].declaration_snapshot.items[1].commodity.hs6: '29037'
 is not an HS subheading (6 digits)``.
+
+Speed: every submitted record passes through here before it is queued, on a
+sender that is CPU-bound, so a valid record must cost little. Each check tests
+the happy case first (frozensets, pre-bound regexes, no string building) and
+only when that fails runs the detailed rules that word the problem. Paths
+travel as ``(at, key)`` pieces, ``key`` a field name, a dotted suffix or a list
+index, and :func:`_path` joins them only for a problem.
 """
 
 from __future__ import annotations
@@ -38,7 +45,7 @@ import csv
 import functools
 import io
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
 from decimal import Decimal
 from importlib import resources
@@ -119,6 +126,121 @@ _BCP47 = re.compile(
 )
 # ISO 6346 letter values: A=10 upwards, skipping multiples of 11.
 _ISO6346_LETTERS = dict(zip("ABCDEFGHIJKLMNOPQRSTUVWXYZ", [v for v in range(10, 39) if v % 11], strict=True))
+# The ISO 6346 weighted sum (character value << position) of a well-formed number's serial digits, by three-digit
+# block (positions 4-6 and 7-9), so a valid number's check costs two look-ups, not a loop over ten characters.
+_ISO6346_SERIAL = tuple(
+    {f"{n:03d}": sum(int(ch) << (start + i) for i, ch in enumerate(f"{n:03d}")) for n in range(1000)}
+    for start in (4, 7)
+)
+
+
+@functools.cache
+def _iso6346_owner(prefix: str) -> int:
+    """The weighted sum of a container number's owner code and category letter (cached: at most 26³ x 3 exist)."""
+    return sum(_ISO6346_LETTERS[ch] << i for i, ch in enumerate(prefix))
+
+
+#: The two leading digits of an HS code whose chapter exists (01-97 without the reserved 77).
+_HS_CHAPTERS = frozenset(f"{n:02d}" for n in range(1, 98) if n != 77)
+
+# The regexes' ``match`` bound once: the happy path calls them for nearly every field.
+_decimal = _DECIMAL.match
+_date_form = _DATE.match
+_hs6_form = _HS6.match
+_national_form = _NATIONAL.match
+_container_form = _CONTAINER.match
+
+Key = str | int
+
+
+def _path(at: str, key: Key) -> str:
+    """The field path of a problem: ``at.key`` for a field (or dotted suffix), ``at[key]`` for a list element."""
+    return f"{at}[{key}]" if isinstance(key, int) else f"{at}.{key}"
+
+
+@functools.cache
+def _enum_of(cls: type[Message], name: str) -> tuple[frozenset[int], str, str]:
+    """Numbers, type name and zero-value name of the enum field ``name`` of message class ``cls``."""
+    enum_type = cls.DESCRIPTOR.fields_by_name[name].enum_type
+    zero = enum_type.values_by_number.get(0)
+    return frozenset(enum_type.values_by_number), enum_type.name, zero.name if zero else ""
+
+
+# -- happy paths -----------------------------------------------------------------
+#
+# Each answers "does this value pass every rule?" with plain reads and set
+# look-ups. True must imply that the matching :class:`_Checker` method would
+# report nothing; on False the method runs its rules in order to word the
+# problems, so these never decide wording, only whether that work is needed.
+# A message field unset reads as its empty default, which fails them all (none
+# passes an empty amount, code or name): a caller may test the value first and
+# ask ``HasField`` only when it fails.
+
+
+def _container_ok(value: str) -> bool:
+    return _container_form(value) is not None and _iso6346_total(value) % 11 % 10 == int(value[10])
+
+
+def _iso6346_total(value: str) -> int:
+    """The ISO 6346 weighted sum of the first ten characters of a well-formed container number."""
+    return _iso6346_owner(value[:4]) + _ISO6346_SERIAL[0][value[4:7]] + _ISO6346_SERIAL[1][value[7:10]]
+
+
+def _date_ok(value: str) -> bool:
+    """Empty or a real ``YYYY-MM-DD`` day (an optional date)."""
+    if not value:
+        return True
+    if _date_form(value) is None:
+        return False
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _docref_ok(d: common_pb2.DocRef) -> bool:
+    """A document reference where no file is required (``need_file`` False)."""
+    uri, sha256, issuer = d.uri, d.sha256, d.issuer_country
+    return (
+        bool(d.number.strip() or uri.strip())
+        and _date_ok(d.date)
+        and _date_ok(d.valid_until)
+        and (not issuer or issuer in _countries())
+        and (_SHA256.match(sha256) is not None if sha256 else not uri)
+    )
+
+
+def _place_ok(p: common_pb2.Place) -> bool:
+    unlocode, country = p.unlocode, p.country
+    return (not country or country in _countries()) and bool(
+        (unlocode and _UNLOCODE.match(unlocode) and unlocode[:2] in _countries() and country in ("", unlocode[:2]))
+        or (not unlocode and (p.customs_office_code.strip() or p.name.strip()))
+    )
+
+
+def _party_ok(p: common_pb2.Party) -> bool:
+    country = p.country
+    return bool(p.name.strip() or p.id.strip()) and (not country or country in _countries())
+
+
+def _money_ok(m: common_pb2.Money) -> bool:
+    return m.currency in _currencies() and _decimal(m.amount) is not None
+
+
+def _quantity_ok(q: common_pb2.Quantity) -> bool:
+    return q.unit in rec20_units() and _decimal(q.value) is not None
+
+
+def _commodity_ok(c: common_pb2.Commodity) -> bool:
+    """An HS subheading (so also fine where one is required), a national code extending it, a real origin."""
+    hs6, national, origin = c.hs6, c.national_code, c.origin_country
+    return (
+        _hs6_form(hs6) is not None
+        and hs6[:2] in _HS_CHAPTERS
+        and (not national or (_national_form(national) is not None and national.startswith(hs6)))
+        and (not origin or origin in _countries())
+    )
 
 
 # -- the checker -----------------------------------------------------------------
@@ -126,6 +248,8 @@ _ISO6346_LETTERS = dict(zip("ABCDEFGHIJKLMNOPQRSTUVWXYZ", [v for v in range(10, 
 
 class _Checker:
     """Collects problems; every check goes on after a failure so all are listed."""
+
+    __slots__ = ("problems",)
 
     def __init__(self) -> None:
         self.problems: list[str] = []
@@ -144,11 +268,11 @@ class _Checker:
 
     def enum(self, at: str, msg: Message, name: str, *, required: bool = True) -> int:
         value: int = getattr(msg, name)
-        enum_type = msg.DESCRIPTOR.fields_by_name[name].enum_type
-        if value not in enum_type.values_by_number:
-            self.add(f"{at}.{name}", f"{value} is not a value of {enum_type.name}")
+        numbers, type_name, zero_name = _enum_of(type(msg), name)
+        if value not in numbers:
+            self.add(f"{at}.{name}", f"{value} is not a value of {type_name}")
         elif value == 0 and required:
-            self.add(f"{at}.{name}", f"unset ({enum_type.values_by_number[0].name}); it is required")
+            self.add(f"{at}.{name}", f"unset ({zero_name}); it is required")
         return value
 
     def present(self, at: str, msg: Message, name: str, *, why: str = "") -> bool:
@@ -166,161 +290,198 @@ class _Checker:
 
     # Codes ------------------------------------------------------------------
 
-    def country(self, path: str, code: str, *, required: bool = False) -> None:
+    def country(self, at: str, key: Key, code: str, *, required: bool = False) -> None:
+        if code in _countries():
+            return
         if not code:
             if required:
-                self.add(path, "missing; an ISO 3166-1 alpha-2 country code is required")
-        elif code not in _countries():
-            self.add(path, f"{code!r} is not an ISO 3166-1 alpha-2 code")
+                self.add(_path(at, key), "missing; an ISO 3166-1 alpha-2 country code is required")
+        else:
+            self.add(_path(at, key), f"{code!r} is not an ISO 3166-1 alpha-2 code")
 
-    def countries(self, at: str, values: Sequence[str]) -> None:
+    def countries(self, at: str, name: str, values: Sequence[str]) -> None:
+        if _countries().issuperset(values):
+            return
+        path = f"{at}.{name}"
         for i, code in enumerate(values):
-            self.country(f"{at}[{i}]", code, required=True)
+            self.country(path, i, code, required=True)
 
-    def decimal(self, path: str, value: str, *, required: bool = False) -> bool:
+    def decimal(self, at: str, key: Key, value: str, *, required: bool = False) -> bool:
+        if _decimal(value):
+            return True
         if not value:
             if required:
-                self.add(path, "missing; a decimal number is required")
+                self.add(_path(at, key), "missing; a decimal number is required")
             return False
-        if not _DECIMAL.match(value):
-            self.add(path, f"{value!r} is not a plain decimal number (digits, optional '.' and digits)")
-            return False
-        return True
+        self.add(_path(at, key), f"{value!r} is not a plain decimal number (digits, optional '.' and digits)")
+        return False
 
-    def date(self, path: str, value: str, *, required: bool = False) -> date | None:
+    def date(self, at: str, key: Key, value: str, *, required: bool = False) -> date | None:
         if not value:
             if required:
-                self.add(path, "missing; a date YYYY-MM-DD is required")
+                self.add(_path(at, key), "missing; a date YYYY-MM-DD is required")
             return None
-        if _DATE.match(value):
+        if _date_form(value):
             try:
                 return date.fromisoformat(value)
             except ValueError:
-                self.add(path, f"{value!r} is not a calendar date")
+                self.add(_path(at, key), f"{value!r} is not a calendar date")
                 return None
-        self.add(path, f"{value!r} is not a date in the form YYYY-MM-DD")
+        self.add(_path(at, key), f"{value!r} is not a date in the form YYYY-MM-DD")
         return None
 
-    def uuid(self, path: str, value: str, *, required: bool = True) -> None:
+    def uuid(self, at: str, key: Key, value: str, *, required: bool = True) -> None:
         if not value:
             if required:
-                self.add(path, "missing; a UUID is required")
+                self.add(_path(at, key), "missing; a UUID is required")
         elif not _UUID.match(value):
-            self.add(path, f"{value!r} is not a UUID (8-4-4-4-12 hex digits)")
+            self.add(_path(at, key), f"{value!r} is not a UUID (8-4-4-4-12 hex digits)")
 
-    def hs6(self, path: str, value: str) -> bool:
-        if not _HS6.match(value):
-            self.add(path, f"{value!r} is not an HS subheading (6 digits)")
-            return False
-        chapter = int(value[:2])
-        if not 1 <= chapter <= 97 or chapter == 77:
-            self.add(path, f"{value!r} is not an HS subheading: chapter {value[:2]} does not exist")
-            return False
-        return True
+    def hs6(self, at: str, key: Key, value: str) -> bool:
+        if _hs6_form(value) and value[:2] in _HS_CHAPTERS:
+            return True
+        if not _hs6_form(value):
+            self.add(_path(at, key), f"{value!r} is not an HS subheading (6 digits)")
+        else:
+            self.add(_path(at, key), f"{value!r} is not an HS subheading: chapter {value[:2]} does not exist")
+        return False
 
-    def rec19(self, path: str, value: str) -> None:
+    def rec19(self, at: str, key: Key, value: str) -> None:
         if value and not _REC19.match(value):
-            self.add(path, f"{value!r} is not a UNECE Rec 19 transport mode (one digit 0-9)")
+            self.add(_path(at, key), f"{value!r} is not a UNECE Rec 19 transport mode (one digit 0-9)")
 
-    def container(self, path: str, value: str) -> None:
-        if not _CONTAINER.match(value):
-            self.add(path, f"{value!r} is not an ISO 6346 container number (owner code, U/J/Z, 7 digits)")
+    def container(self, at: str, key: Key, value: str) -> None:
+        if _container_ok(value):
             return
-        total = sum((_ISO6346_LETTERS[ch] if ch.isalpha() else int(ch)) << i for i, ch in enumerate(value[:10]))
+        if not _container_form(value):
+            self.add(_path(at, key), f"{value!r} is not an ISO 6346 container number (owner code, U/J/Z, 7 digits)")
+            return
+        total = _iso6346_total(value)
         if total % 11 % 10 != int(value[10]):
-            self.add(path, f"{value!r}: ISO 6346 check digit should be {total % 11 % 10}, not {value[10]}")
+            self.add(_path(at, key), f"{value!r}: ISO 6346 check digit should be {total % 11 % 10}, not {value[10]}")
 
-    def containers(self, at: str, values: Sequence[str]) -> None:
+    def containers(self, at: str, name: str, values: Sequence[str]) -> None:
+        if all(map(_container_ok, values[:])):  # the slice: see _declaration
+            return
+        path = f"{at}.{name}"
         for i, v in enumerate(values):
-            self.container(f"{at}[{i}]", v)
+            self.container(path, i, v)
 
-    def language(self, path: str, value: str) -> None:
+    def language(self, at: str, key: Key, value: str) -> None:
         if not value:
-            self.add(path, "missing; a BCP 47 language tag (e.g. 'ru', 'zh-Hans') is required")
+            self.add(_path(at, key), "missing; a BCP 47 language tag (e.g. 'ru', 'zh-Hans') is required")
             return
         m = _BCP47.match(value)
         if m is None:
-            self.add(path, f"{value!r} is not a BCP 47 language tag")
+            self.add(_path(at, key), f"{value!r} is not a BCP 47 language tag")
         elif m["lang"].lower() not in _languages():
-            self.add(path, f"{value!r}: {m['lang']!r} is not an ISO 639 language code")
+            self.add(_path(at, key), f"{value!r}: {m['lang']!r} is not an ISO 639 language code")
 
     # Common types -----------------------------------------------------------
+    #
+    # Each tests the whole value on its happy path and, when that fails, works
+    # through its rules in order to word every problem.
 
     def party(self, at: str, msg: Message, name: str, *, required: bool = True) -> None:
-        path = f"{at}.{name}"
+        if _party_ok(getattr(msg, name)):  # a name or an id: so the field is set
+            return
         if not msg.HasField(name):
             if required:
-                self.add(path, "missing; a party with a name or an id is required")
+                self.add(f"{at}.{name}", "missing; a party with a name or an id is required")
             return
-        p: common_pb2.Party = getattr(msg, name)
-        self.party_value(path, p)
+        self.party_value(at, name, getattr(msg, name))
 
-    def party_value(self, path: str, p: common_pb2.Party) -> None:
+    def party_value(self, at: str, key: Key, p: common_pb2.Party) -> None:
+        if _party_ok(p):
+            return
+        country = p.country
+        path = _path(at, key)
         if not (p.name.strip() or p.id.strip()):
             self.add(path, "has neither name nor id")
-        self.country(f"{path}.country", p.country)
+        self.country(path, "country", country)
 
-    def parties(self, at: str, values: Sequence[common_pb2.Party]) -> None:
+    def parties(self, at: str, name: str, values: Sequence[common_pb2.Party]) -> None:
+        path = f"{at}.{name}"
         for i, p in enumerate(values):
-            self.party_value(f"{at}[{i}]", p)
+            self.party_value(path, i, p)
 
-    def money(self, path: str, m: common_pb2.Money) -> None:
-        self.decimal(f"{path}.amount", m.amount, required=True)
-        if not m.currency:
+    def money(self, at: str, key: Key, m: common_pb2.Money) -> None:
+        if _money_ok(m):
+            return
+        amount, currency = m.amount, m.currency
+        path = _path(at, key)
+        self.decimal(path, "amount", amount, required=True)
+        if not currency:
             self.add(f"{path}.currency", "missing; an ISO 4217 currency code is required")
-        elif m.currency not in _currencies():
-            self.add(f"{path}.currency", f"{m.currency!r} is not an ISO 4217 currency code")
+        elif currency not in _currencies():
+            self.add(f"{path}.currency", f"{currency!r} is not an ISO 4217 currency code")
 
-    def quantity(self, path: str, q: common_pb2.Quantity) -> None:
-        self.decimal(f"{path}.value", q.value, required=True)
-        if not q.unit:
+    def quantity(self, at: str, key: Key, q: common_pb2.Quantity) -> None:
+        if _quantity_ok(q):
+            return
+        value, unit = q.value, q.unit
+        path = _path(at, key)
+        self.decimal(path, "value", value, required=True)
+        if not unit:
             self.add(f"{path}.unit", "missing; a UNECE Rec 20 unit code is required")
-        elif q.unit not in rec20_units():
-            self.add(f"{path}.unit", f"{q.unit!r} is not a UNECE Rec 20 unit code (e.g. KGM, TNE, LTR, H87)")
+        elif unit not in rec20_units():
+            self.add(f"{path}.unit", f"{unit!r} is not a UNECE Rec 20 unit code (e.g. KGM, TNE, LTR, H87)")
 
-    def commodity(self, path: str, c: common_pb2.Commodity, *, need_hs6: bool) -> None:
+    def commodity(self, at: str, key: Key, c: common_pb2.Commodity, *, need_hs6: bool) -> None:
+        if _commodity_ok(c):
+            return
+        hs6, national, origin = c.hs6, c.national_code, c.origin_country
+        path = _path(at, key)
         ok = False
-        if c.hs6:
-            ok = self.hs6(f"{path}.hs6", c.hs6)
+        if hs6:
+            ok = self.hs6(path, "hs6", hs6)
         elif need_hs6:
             self.add(f"{path}.hs6", "missing; the HS subheading (6 digits) is required")
         elif not c.description.strip():
             self.add(path, "has neither an HS subheading nor a description")
-        if c.national_code:
-            if not _NATIONAL.match(c.national_code):
-                self.add(f"{path}.national_code", f"{c.national_code!r} is not a national tariff code (8-12 digits)")
-            elif ok and not c.national_code.startswith(c.hs6):
-                self.add(f"{path}.national_code", f"{c.national_code!r} does not start with hs6 {c.hs6!r}")
-        self.country(f"{path}.origin_country", c.origin_country)
+        if national:
+            if not _national_form(national):
+                self.add(f"{path}.national_code", f"{national!r} is not a national tariff code (8-12 digits)")
+            elif ok and not national.startswith(hs6):
+                self.add(f"{path}.national_code", f"{national!r} does not start with hs6 {hs6!r}")
+        self.country(path, "origin_country", origin)
 
-    def place(self, path: str, p: common_pb2.Place) -> None:
-        if not (p.unlocode or p.customs_office_code.strip() or p.name.strip()):
+    def place(self, at: str, key: Key, p: common_pb2.Place) -> None:
+        if _place_ok(p):
+            return
+        unlocode, country = p.unlocode, p.country
+        path = _path(at, key)
+        if not (unlocode or p.customs_office_code.strip() or p.name.strip()):
             self.add(path, "is empty; a UN/LOCODE, a customs office code or a name is required")
-        self.country(f"{path}.country", p.country)
-        if p.unlocode:
-            if not _UNLOCODE.match(p.unlocode):
-                self.add(f"{path}.unlocode", f"{p.unlocode!r} is not a UN/LOCODE (country + 3 letters or digits 2-9)")
-            elif p.unlocode[:2] not in _countries():
-                self.add(f"{path}.unlocode", f"{p.unlocode!r}: {p.unlocode[:2]!r} is not an ISO 3166-1 country")
-            elif p.country and p.country != p.unlocode[:2]:
-                self.add(f"{path}.unlocode", f"{p.unlocode!r} lies in {p.unlocode[:2]}, not in country {p.country}")
+        self.country(path, "country", country)
+        if unlocode:
+            if not _UNLOCODE.match(unlocode):
+                self.add(f"{path}.unlocode", f"{unlocode!r} is not a UN/LOCODE (country + 3 letters or digits 2-9)")
+            elif unlocode[:2] not in _countries():
+                self.add(f"{path}.unlocode", f"{unlocode!r}: {unlocode[:2]!r} is not an ISO 3166-1 country")
+            elif country and country != unlocode[:2]:
+                self.add(f"{path}.unlocode", f"{unlocode!r} lies in {unlocode[:2]}, not in country {country}")
 
     def place_field(self, at: str, msg: Message, name: str, *, required: bool) -> None:
         if msg.HasField(name):
-            self.place(f"{at}.{name}", getattr(msg, name))
+            self.place(at, name, getattr(msg, name))
         elif required:
             self.add(f"{at}.{name}", "missing; a place (UN/LOCODE, customs office or name) is required")
 
-    def places(self, at: str, values: Sequence[common_pb2.Place]) -> None:
+    def places(self, at: str, name: str, values: Sequence[common_pb2.Place]) -> None:
+        path = f"{at}.{name}"
         for i, p in enumerate(values):
-            self.place(f"{at}[{i}]", p)
+            self.place(path, i, p)
 
-    def docref(self, path: str, d: common_pb2.DocRef, *, need_file: bool = False) -> None:
+    def docref(self, at: str, key: Key, d: common_pb2.DocRef, *, need_file: bool = False) -> None:
+        if not need_file and _docref_ok(d):
+            return
+        path = _path(at, key)
         if not (d.number.strip() or d.uri.strip() or need_file):
             self.add(path, "has neither a document number nor a URI")
-        self.date(f"{path}.date", d.date)
-        self.date(f"{path}.valid_until", d.valid_until)
-        self.country(f"{path}.issuer_country", d.issuer_country)
+        self.date(path, "date", d.date)
+        self.date(path, "valid_until", d.valid_until)
+        self.country(path, "issuer_country", d.issuer_country)
         if need_file and not d.uri:
             self.add(f"{path}.uri", "missing; where the file can be fetched is required")
         if d.sha256:
@@ -329,19 +490,24 @@ class _Checker:
         elif d.uri or need_file:
             self.add(f"{path}.sha256", "missing; a document given by URI needs its SHA-256 to be checked")
 
-    def docrefs(self, at: str, values: Sequence[common_pb2.DocRef], *, need_file: bool = False) -> None:
+    def docrefs(self, at: str, name: str, values: Sequence[common_pb2.DocRef], *, need_file: bool = False) -> None:
+        path = f"{at}.{name}"
         for i, d in enumerate(values):
-            self.docref(f"{at}[{i}]", d, need_file=need_file)
+            self.docref(path, i, d, need_file=need_file)
 
-    def conveyance(self, path: str, c: common_pb2.Conveyance) -> None:
-        self.rec19(f"{path}.mode", c.mode)
-        self.country(f"{path}.nationality", c.nationality)
+    def conveyance(self, at: str, key: Key, c: common_pb2.Conveyance) -> None:
+        mode, nationality = c.mode, c.nationality
+        if (not mode or _REC19.match(mode)) and (not nationality or nationality in _countries()):
+            return
+        path = _path(at, key)
+        self.rec19(path, "mode", mode)
+        self.country(path, "nationality", nationality)
 
     def optional(self, at: str, msg: Message, name: str) -> None:
         """Check a message field of a common type when it is set."""
         if msg.HasField(name):
             value = getattr(msg, name)
-            _COMMON_CHECKS[value.DESCRIPTOR.name](self, f"{at}.{name}", value)
+            _COMMON_CHECKS[type(value)](self, at, name, value)
 
     def border_direction(self, at: str, msg: Message) -> None:
         """Direction set, and not DOMESTIC, which only seizures found inland use."""
@@ -349,14 +515,14 @@ class _Checker:
             self.add(f"{at}.direction", "DIRECTION_DOMESTIC is for seizures only; use EXPORT, IMPORT or TRANSIT")
 
 
-#: The check of each common type, by message name (for :meth:`_Checker.optional`).
-_COMMON_CHECKS = {
-    "Money": _Checker.money,
-    "Quantity": _Checker.quantity,
-    "Place": _Checker.place,
-    "DocRef": _Checker.docref,
-    "Conveyance": _Checker.conveyance,
-    "Party": _Checker.party_value,
+#: The check of each common type, by message class (for :meth:`_Checker.optional`).
+_COMMON_CHECKS: dict[type[Message], Callable[[_Checker, str, Key, Message], None]] = {
+    common_pb2.Money: _Checker.money,
+    common_pb2.Quantity: _Checker.quantity,
+    common_pb2.Place: _Checker.place,
+    common_pb2.DocRef: _Checker.docref,
+    common_pb2.Conveyance: _Checker.conveyance,
+    common_pb2.Party: _Checker.party_value,
 }
 
 
@@ -368,19 +534,24 @@ def _meta(c: _Checker, at: str, rec: records_pb2.Record) -> None:
         c.add(f"{at}.meta", "missing (required)")
     m = rec.meta
     at = f"{at}.meta"
-    c.uuid(f"{at}.record_id", m.record_id)
-    c.country(f"{at}.sender_country", m.sender_country, required=True)
-    if not m.receiver_countries:
+    c.uuid(at, "record_id", m.record_id)
+    sender = m.sender_country
+    c.country(at, "sender_country", sender, required=True)
+    receivers = m.receiver_countries
+    if not receivers:
         c.add(f"{at}.receiver_countries", "empty; at least one receiving country is required")
-    seen: set[str] = set()
-    for j, code in enumerate(m.receiver_countries):
-        path = f"{at}.receiver_countries[{j}]"
-        c.country(path, code, required=True)
-        if code and code == m.sender_country:
-            c.add(path, f"{code!r} is the sender country; a record is not sent to its own sender")
-        elif code in seen:
-            c.add(path, f"{code!r} is listed twice")
-        seen.add(code)
+    elif len(receivers) == 1 and receivers[0] != sender and receivers[0] in _countries():
+        pass  # the usual single receiver, valid: skip the per-receiver loop and its paths
+    else:
+        seen: set[str] = set()
+        for j, code in enumerate(receivers):
+            path = f"{at}.receiver_countries[{j}]"
+            c.country(at, f"receiver_countries[{j}]", code, required=True)
+            if code and code == sender:
+                c.add(path, f"{code!r} is the sender country; a record is not sent to its own sender")
+            elif code in seen:
+                c.add(path, f"{code!r} is listed twice")
+            seen.add(code)
     c.text(at, m, "sender_authority")
     c.text(at, m, "source_format")
     c.text(at, m, "source_record_ref")
@@ -391,46 +562,76 @@ def _meta(c: _Checker, at: str, rec: records_pb2.Record) -> None:
 
 # -- bodies ----------------------------------------------------------------------
 
+#: The quantities and the amounts of a declaration item, each checked when set.
+_ITEM_QUANTITIES = ("gross_mass", "net_mass", "supplementary_quantity")
+_ITEM_AMOUNTS = ("customs_value", "statistical_value", "invoice_amount")
+
 
 def _declaration(c: _Checker, at: str, d: records_pb2.DeclarationSnapshot) -> None:
     c.text(at, d, "declaration_no")
     c.border_direction(at, d)
     c.text(at, d, "procedure_code")
-    c.date(f"{at}.acceptance_date", d.acceptance_date, required=True)
+    c.date(at, "acceptance_date", d.acceptance_date, required=True)
     c.party(at, d, "exporter")
     c.party(at, d, "consignee")
     c.party(at, d, "declarant", required=False)
-    c.country(f"{at}.dispatch_country", d.dispatch_country, required=True)
-    c.country(f"{at}.destination_country", d.destination_country, required=True)
-    c.country(f"{at}.trading_country", d.trading_country)
-    c.containers(f"{at}.container_ids", d.container_ids)
-    for name in ("invoice_amount", "customs_office", "total_gross_mass"):
-        c.optional(at, d, name)
-    if d.incoterm and d.incoterm not in INCOTERMS_2020:
-        c.add(f"{at}.incoterm", f"{d.incoterm!r} is not an Incoterms 2020 code ({', '.join(sorted(INCOTERMS_2020))})")
-    c.decimal(f"{at}.exchange_rate", d.exchange_rate)
-    c.rec19(f"{at}.transport_mode", d.transport_mode)
+    c.country(at, "dispatch_country", d.dispatch_country, required=True)
+    c.country(at, "destination_country", d.destination_country, required=True)
+    c.country(at, "trading_country", d.trading_country)
+    c.containers(at, "container_ids", d.container_ids)
+    c.optional(at, d, "invoice_amount")
+    c.optional(at, d, "customs_office")
+    c.optional(at, d, "total_gross_mass")
+    incoterm = d.incoterm
+    if incoterm and incoterm not in INCOTERMS_2020:
+        c.add(f"{at}.incoterm", f"{incoterm!r} is not an Incoterms 2020 code ({', '.join(sorted(INCOTERMS_2020))})")
+    c.decimal(at, "exchange_rate", d.exchange_rate)
+    c.rec19(at, "transport_mode", d.transport_mode)
     c.at_least_one(at, d, "items", "goods item")
     seqs: set[int] = set()
-    for i, item in enumerate(d.items):
-        path = f"{at}.items[{i}]"
-        if item.seq == 0:
-            c.add(f"{path}.seq", "missing; item numbers start at 1")
-        elif item.seq in seqs:
-            c.add(f"{path}.seq", f"item number {item.seq} is used twice")
-        seqs.add(item.seq)
-        if c.present(path, item, "commodity", why="the item's HS subheading is required"):
-            c.commodity(f"{path}.commodity", item.commodity, need_hs6=True)
-        for name in (
-            "gross_mass",
-            "net_mass",
-            "supplementary_quantity",
-            "customs_value",
-            "statistical_value",
-            "invoice_amount",
-        ):
-            c.optional(path, item, name)
-        c.docrefs(f"{path}.documents", item.documents)
+    units, currencies = rec20_units(), _currencies()
+    for i, item in enumerate(d.items[:]):  # a slice is a list at once; iterating the container is slower
+        seq = item.seq
+        if seq and seq not in seqs and _item_ok(item, units, currencies):
+            seqs.add(seq)  # the usual item, valid as a whole
+        else:
+            _declaration_item(c, f"{at}.items[{i}]", item, seqs)
+
+
+def _item_ok(item: records_pb2.DeclarationItem, units: frozenset[str], currencies: frozenset[str]) -> bool:
+    """A declaration item's commodity, quantities, amounts and documents pass every rule (its seq aside).
+
+    The hottest code of a declaration (a record has up to 99 items), so
+    :func:`_quantity_ok` and :func:`_money_ok` are written out with the code
+    lists bound once by the caller.
+    """
+    if not _commodity_ok(item.commodity):
+        return False
+    for name in _ITEM_QUANTITIES:
+        q = getattr(item, name)
+        if not (q.unit in units and _decimal(q.value)) and item.HasField(name):
+            return False
+    for name in _ITEM_AMOUNTS:
+        m = getattr(item, name)
+        if not (m.currency in currencies and _decimal(m.amount)) and item.HasField(name):
+            return False
+    documents = item.documents
+    return not documents or all(map(_docref_ok, documents[:]))
+
+
+def _declaration_item(c: _Checker, path: str, item: records_pb2.DeclarationItem, seqs: set[int]) -> None:
+    """An item the happy path did not pass, rule by rule."""
+    seq = item.seq
+    if seq == 0:
+        c.add(f"{path}.seq", "missing; item numbers start at 1")
+    elif seq in seqs:
+        c.add(f"{path}.seq", f"item number {seq} is used twice")
+    seqs.add(seq)
+    if c.present(path, item, "commodity", why="the item's HS subheading is required"):
+        c.commodity(path, "commodity", item.commodity, need_hs6=True)
+    for name in _ITEM_QUANTITIES + _ITEM_AMOUNTS:
+        c.optional(path, item, name)
+    c.docrefs(path, "documents", item.documents)
 
 
 _REPLIES = {
@@ -444,11 +645,11 @@ _REPLIES = {
 def _contact_point(c: _Checker, at: str, m: records_pb2.ContactPointMessage) -> None:
     kind = c.enum(at, m, "kind")
     kind_name = records_pb2.ContactPointKind.Name(kind) if kind in records_pb2.ContactPointKind.values() else ""
-    c.uuid(f"{at}.thread_id", m.thread_id)
+    c.uuid(at, "thread_id", m.thread_id)
     if kind in _REPLIES:
         if not m.in_reply_to:
             c.add(f"{at}.in_reply_to", f"missing; {kind_name} must name the record it answers")
-    c.uuid(f"{at}.in_reply_to", m.in_reply_to, required=False)
+    c.uuid(at, "in_reply_to", m.in_reply_to, required=False)
     for name in ("legal_basis", "requesting_authority", "requested_authority", "contact_point_id"):
         c.text(at, m, name)
     c.enum(at, m, "priority")
@@ -466,18 +667,18 @@ def _contact_point(c: _Checker, at: str, m: records_pb2.ContactPointMessage) -> 
     ground = c.enum(at, m, "refusal_ground", required=False)
     if kind == records_pb2.CONTACT_POINT_KIND_REFUSAL and ground == 0:
         c.add(f"{at}.refusal_ground", "unset; a REFUSAL states its ground")
-    c.language(f"{at}.language", m.language)
-    c.parties(f"{at}.companies", m.companies)
-    c.parties(f"{at}.persons", m.persons)
-    c.docrefs(f"{at}.attachments", m.attachments)
-    c.docrefs(f"{at}.consignments", m.consignments)
+    c.language(at, "language", m.language)
+    c.parties(at, "companies", m.companies)
+    c.parties(at, "persons", m.persons)
+    c.docrefs(at, "attachments", m.attachments)
+    c.docrefs(at, "consignments", m.consignments)
     for i, conv in enumerate(m.conveyances):
-        c.conveyance(f"{at}.conveyances[{i}]", conv)
+        c.conveyance(at, f"conveyances[{i}]", conv)
 
 
 def _seizure(c: _Checker, at: str, s: records_pb2.SeizureReport) -> None:
     c.text(at, s, "case_id")
-    c.date(f"{at}.seizure_date", s.seizure_date, required=True)
+    c.date(at, "seizure_date", s.seizure_date, required=True)
     c.place_field(at, s, "place", required=True)
     c.enum(at, s, "location_type")
     c.enum(at, s, "direction")
@@ -487,20 +688,20 @@ def _seizure(c: _Checker, at: str, s: records_pb2.SeizureReport) -> None:
     for i, item in enumerate(s.items):
         path = f"{at}.items[{i}]"
         if c.present(path, item, "commodity", why="what was seized is required"):
-            c.commodity(f"{path}.commodity", item.commodity, need_hs6=False)
+            c.commodity(path, "commodity", item.commodity, need_hs6=False)
         c.optional(path, item, "quantity")
         c.optional(path, item, "estimated_value")
     c.optional(at, s, "conveyance")
     if c.present(at, s, "route", why="the countries of departure and destination are required"):
         r = s.route
-        c.country(f"{at}.route.departure_country", r.departure_country, required=True)
-        c.countries(f"{at}.route.transit_countries", r.transit_countries)
-        c.country(f"{at}.route.destination_country", r.destination_country, required=True)
+        c.country(at, "route.departure_country", r.departure_country, required=True)
+        c.countries(at, "route.transit_countries", r.transit_countries)
+        c.country(at, "route.destination_country", r.destination_country, required=True)
     for i, o in enumerate(s.offenders):
-        c.country(f"{at}.offenders[{i}].nationality", o.nationality)
+        c.country(at, f"offenders[{i}].nationality", o.nationality)
         c.enum(f"{at}.offenders[{i}]", o, "gender", required=False)
     c.optional(at, s, "linked_declaration")
-    c.docrefs(f"{at}.photos", s.photos, need_file=True)
+    c.docrefs(at, "photos", s.photos, need_file=True)
 
 
 def _ods(c: _Checker, at: str, o: records_pb2.OdsShipment) -> None:
@@ -515,7 +716,7 @@ def _ods(c: _Checker, at: str, o: records_pb2.OdsShipment) -> None:
     unidentified = bool(_UNIDENTIFIED.match(o.substance))
     c.text(at, o, "substance")
     if o.cas_no:
-        _cas(c, f"{at}.cas_no", o.cas_no)
+        _cas(c, at, "cas_no", o.cas_no)
     if o.annex_group:
         if o.annex_group not in MONTREAL_GROUPS:
             c.add(
@@ -525,14 +726,14 @@ def _ods(c: _Checker, at: str, o: records_pb2.OdsShipment) -> None:
     elif not unidentified:
         c.add(f"{at}.annex_group", "missing; the Montreal Protocol annex group of the substance is required")
     if c.present(at, o, "commodity", why="the HS subheading is required"):
-        c.commodity(f"{at}.commodity", o.commodity, need_hs6=True)
+        c.commodity(at, "commodity", o.commodity, need_hs6=True)
     state = c.enum(at, o, "state")
     if c.present(at, o, "quantity"):
-        c.quantity(f"{at}.quantity", o.quantity)
-    odp_ok = c.decimal(f"{at}.odp", o.odp)
+        c.quantity(at, "quantity", o.quantity)
+    odp_ok = c.decimal(at, "odp", o.odp)
     if unidentified and o.odp:
         c.add(f"{at}.odp", "must be empty when the substance is not identified; the ODP is not known")
-    tonnes_ok = c.decimal(f"{at}.odp_tonnes", o.odp_tonnes)
+    tonnes_ok = c.decimal(at, "odp_tonnes", o.odp_tonnes)
     q = o.quantity
     if odp_ok and _DECIMAL.match(q.value) and q.unit in ("KGM", "TNE"):
         tonnes = Decimal(q.value) / 1000 if q.unit == "KGM" else Decimal(q.value)
@@ -551,25 +752,25 @@ def _ods(c: _Checker, at: str, o: records_pb2.OdsShipment) -> None:
         path = f"{at}.mixture_components[{i}]"
         c.text(path, comp, "substance")
         if comp.cas_no:
-            _cas(c, f"{path}.cas_no", comp.cas_no)
-        if c.decimal(f"{path}.percent", comp.percent) and not 0 < Decimal(comp.percent) <= 100:
+            _cas(c, path, "cas_no", comp.cas_no)
+        if c.decimal(path, "percent", comp.percent) and not 0 < Decimal(comp.percent) <= 100:
             c.add(f"{path}.percent", f"{comp.percent!r} is not a share between 0 and 100 percent")
     c.optional(at, o, "exit_point")
     c.optional(at, o, "entry_point")
-    c.date(f"{at}.expected_date", o.expected_date)
+    c.date(at, "expected_date", o.expected_date)
     c.enum(at, o, "ipic_answer", required=False)
     c.optional(at, o, "linked_declaration")
 
 
-def _cas(c: _Checker, path: str, value: str) -> None:
+def _cas(c: _Checker, at: str, key: Key, value: str) -> None:
     if not _CAS.match(value):
-        c.add(path, f"{value!r} is not a CAS registry number (e.g. 75-45-6)")
+        c.add(_path(at, key), f"{value!r} is not a CAS registry number (e.g. 75-45-6)")
         return
     digits = value.replace("-", "")
     body, check = digits[:-1], int(digits[-1])
     total = sum(int(d) * (i + 1) for i, d in enumerate(reversed(body)))
     if total % 10 != check:
-        c.add(path, f"{value!r}: CAS check digit should be {total % 10}, not {check}")
+        c.add(_path(at, key), f"{value!r}: CAS check digit should be {total % 10}, not {check}")
 
 
 def _waste(c: _Checker, at: str, w: records_pb2.WasteMovement) -> None:
@@ -579,27 +780,27 @@ def _waste(c: _Checker, at: str, w: records_pb2.WasteMovement) -> None:
     if c.at_least_one(at, w, "consents", "consent of a state concerned"):
         for i, con in enumerate(w.consents):
             path = f"{at}.consents[{i}]"
-            c.country(f"{path}.country", con.country, required=True)
+            c.country(path, "country", con.country, required=True)
             c.enum(path, con, "decision", required=False)
-            start = c.date(f"{path}.valid_from", con.valid_from)
-            end = c.date(f"{path}.valid_to", con.valid_to)
+            start = c.date(path, "valid_from", con.valid_from)
+            end = c.date(path, "valid_to", con.valid_to)
             if start and end and end < start:
                 c.add(f"{path}.valid_to", f"{con.valid_to} is before valid_from {con.valid_from}")
     c.party(at, w, "exporter")
     c.party(at, w, "importer")
     c.party(at, w, "generator", required=False)
     c.party(at, w, "facility", required=False)
-    c.parties(f"{at}.carriers", w.carriers)
+    c.parties(at, "carriers", w.carriers)
     if c.present(at, w, "waste", why="the Basel identification of the waste is required"):
         _waste_id(c, f"{at}.waste", w.waste)
     _dr_code(c, f"{at}.dr_code", w.dr_code, operation)
     if c.present(at, w, "intended_quantity"):
-        c.quantity(f"{at}.intended_quantity", w.intended_quantity)
+        c.quantity(at, "intended_quantity", w.intended_quantity)
         unit = w.intended_quantity.unit
         if unit and unit not in ("TNE", "MTQ"):
             c.add(f"{at}.intended_quantity.unit", f"{unit!r}: a notification states tonnes (TNE) or cubic metres (MTQ)")
-    start = c.date(f"{at}.period_from", w.period_from)
-    end = c.date(f"{at}.period_to", w.period_to)
+    start = c.date(at, "period_from", w.period_from)
+    end = c.date(at, "period_to", w.period_to)
     if start and end and end < start:
         c.add(f"{at}.period_to", f"{w.period_to} is before period_from {w.period_from}")
     for i, mv in enumerate(w.movements):
@@ -611,9 +812,9 @@ def _waste(c: _Checker, at: str, w: records_pb2.WasteMovement) -> None:
         for name in ("actual_quantity", "conveyance", "exit_point", "entry_point"):
             c.optional(path, mv, name)
         for name in ("actual_date", "received_date", "disposal_certified_date"):
-            c.date(f"{path}.{name}", getattr(mv, name))
-        c.containers(f"{path}.container_ids", mv.container_ids)
-        c.places(f"{path}.customs_offices", mv.customs_offices)
+            c.date(path, name, getattr(mv, name))
+        c.containers(path, "container_ids", mv.container_ids)
+        c.places(path, "customs_offices", mv.customs_offices)
 
 
 def _waste_id(c: _Checker, at: str, w: records_pb2.WasteIdentification) -> None:
@@ -640,11 +841,25 @@ def _waste_id(c: _Checker, at: str, w: records_pb2.WasteIdentification) -> None:
     for i, hs in enumerate(w.hs_codes):
         path = f"{at}.hs_codes[{i}]"
         if len(hs) == 6:
-            c.hs6(path, hs)
+            c.hs6(f"{at}.hs_codes", i, hs)
         elif not _NATIONAL.match(hs):
             c.add(path, f"{hs!r} is not an HS code (6 digits, or 8-12 national digits)")
         elif not 1 <= int(hs[:2]) <= 97 or hs[:2] == "77":
             c.add(path, f"{hs!r} is not an HS code: chapter {hs[:2]} does not exist")
+
+
+def _dr_code(c: _Checker, path: str, code: str, operation: int) -> None:
+    if not code:
+        c.add(path, "missing; a Basel Annex IV operation (D1-D15 or R1-R13) is required")
+        return
+    m = _DR_CODE.match(code)
+    if not m or not 1 <= int(m[2]) <= (15 if m[1] == "D" else 13):
+        c.add(path, f"{code!r} is not a Basel Annex IV operation (D1-D15 or R1-R13)")
+        return
+    if operation == records_pb2.WASTE_OPERATION_DISPOSAL and m[1] != "D":
+        c.add(path, f"{code!r} is a recovery operation but the operation is DISPOSAL (use D1-D15)")
+    elif operation == records_pb2.WASTE_OPERATION_RECOVERY and m[1] != "R":
+        c.add(path, f"{code!r} is a disposal operation but the operation is RECOVERY (use R1-R13)")
 
 
 def _dr_code(c: _Checker, path: str, code: str, operation: int) -> None:
@@ -666,14 +881,14 @@ def _ipr_recordation(c: _Checker, at: str, r: records_pb2.IprRecordation) -> Non
         c.text(at, r, name)
     right = c.enum(at, r, "right_type")
     c.text(at, r, "right_no")
-    c.date(f"{at}.right_valid_to", r.right_valid_to)
-    c.date(f"{at}.protection_valid_to", r.protection_valid_to)
+    c.date(at, "right_valid_to", r.right_valid_to)
+    c.date(at, "protection_valid_to", r.protection_valid_to)
     c.party(at, r, "right_holder")
     c.party(at, r, "representative", required=False)
-    c.parties(f"{at}.licensees", r.licensees)
-    c.parties(f"{at}.authorised_importers", r.authorised_importers)
+    c.parties(at, "licensees", r.licensees)
+    c.parties(at, "authorised_importers", r.authorised_importers)
     if r.HasField("mark_image"):
-        c.docref(f"{at}.mark_image", r.mark_image, need_file=True)
+        c.docref(at, "mark_image", r.mark_image, need_file=True)
     if right == records_pb2.RIGHT_TYPE_TRADEMARK:
         if not (r.mark_text.strip() or r.HasField("mark_image")):
             c.add(f"{at}.mark_text", "missing; a trademark needs its word mark or an image (mark_image)")
@@ -684,18 +899,18 @@ def _ipr_recordation(c: _Checker, at: str, r: records_pb2.IprRecordation) -> Non
             c.add(f"{at}.nice_classes[{i}]", f"{n} is not a Nice class (1-45)")
     if c.at_least_one(at, r, "goods", "kind of protected goods"):
         for i, g in enumerate(r.goods):
-            c.commodity(f"{at}.goods[{i}]", g, need_hs6=False)
+            c.commodity(at, f"goods[{i}]", g, need_hs6=False)
 
 
 def _ipr_detention(c: _Checker, at: str, d: records_pb2.IprDetention) -> None:
-    c.date(f"{at}.detention_date", d.detention_date, required=True)
+    c.date(at, "detention_date", d.detention_date, required=True)
     c.place_field(at, d, "place", required=True)
     c.border_direction(at, d)
     if c.at_least_one(at, d, "goods", "kind of detained goods"):
         for i, g in enumerate(d.goods):
             path = f"{at}.goods[{i}]"
             if c.present(path, g, "commodity", why="what was detained is required"):
-                c.commodity(f"{path}.commodity", g.commodity, need_hs6=False)
+                c.commodity(path, "commodity", g.commodity, need_hs6=False)
             c.optional(path, g, "quantity")
             c.optional(path, g, "value")
     c.party(at, d, "consignor", required=False)
@@ -703,7 +918,7 @@ def _ipr_detention(c: _Checker, at: str, d: records_pb2.IprDetention) -> None:
     c.party(at, d, "right_holder", required=False)
     c.optional(at, d, "declaration")
     c.enum(at, d, "action")
-    c.date(f"{at}.holder_deadline", d.holder_deadline)
+    c.date(at, "holder_deadline", d.holder_deadline)
 
 
 def _transit(c: _Checker, at: str, t: records_pb2.TransitPreArrival) -> None:
@@ -713,9 +928,9 @@ def _transit(c: _Checker, at: str, t: records_pb2.TransitPreArrival) -> None:
         c.text(at, t, "carnet_or_guarantee_ref", why=f"{name} transit needs the carnet or guarantee reference")
         c.text(at, t, "holder_id", why=f"{name} transit needs the TIR holder id")
     c.place_field(at, t, "office_departure", required=True)
-    c.places(f"{at}.offices_en_route", t.offices_en_route)
+    c.places(at, "offices_en_route", t.offices_en_route)
     c.place_field(at, t, "office_destination", required=True)
-    c.places(f"{at}.border_crossings", t.border_crossings)
+    c.places(at, "border_crossings", t.border_crossings)
     c.present(at, t, "expected_arrival")
     c.party(at, t, "carrier")
     c.party(at, t, "consignor")
@@ -724,17 +939,17 @@ def _transit(c: _Checker, at: str, t: records_pb2.TransitPreArrival) -> None:
         for i, v in enumerate(t.vehicles):
             path = f"{at}.vehicles[{i}]"
             c.text(path, v, "registration_no")
-            c.country(f"{path}.nationality", v.nationality, required=True)
+            c.country(path, "nationality", v.nationality, required=True)
             c.enum(path, v, "kind", required=False)
-    c.containers(f"{at}.container_ids", t.container_ids)
+    c.containers(at, "container_ids", t.container_ids)
     if c.at_least_one(at, t, "goods", "goods item"):
         for i, g in enumerate(t.goods):
             path = f"{at}.goods[{i}]"
             if c.present(path, g, "commodity", why="the goods' HS subheading or description is required"):
-                c.commodity(f"{path}.commodity", g.commodity, need_hs6=False)
+                c.commodity(path, "commodity", g.commodity, need_hs6=False)
             c.optional(path, g, "gross_mass")
-    c.date(f"{at}.time_limit", t.time_limit)
-    c.countries(f"{at}.itinerary", t.itinerary)
+    c.date(at, "time_limit", t.time_limit)
+    c.countries(at, "itinerary", t.itinerary)
 
 
 _BODIES = {
