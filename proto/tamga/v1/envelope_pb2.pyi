@@ -32,6 +32,9 @@ class RejectReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     REJECT_REASON_RECORD_TYPE_MISMATCH: _ClassVar[RejectReason]
     REJECT_REASON_MESSAGE_ID_CONFLICT: _ClassVar[RejectReason]
     REJECT_REASON_OVERSIZE: _ClassVar[RejectReason]
+    REJECT_REASON_STALE: _ClassVar[RejectReason]
+    REJECT_REASON_NO_AGREEMENT: _ClassVar[RejectReason]
+    REJECT_REASON_KEY_NOT_VALID: _ClassVar[RejectReason]
 RECEIPT_STATUS_UNSPECIFIED: ReceiptStatus
 RECEIPT_STATUS_ACCEPTED: ReceiptStatus
 RECEIPT_STATUS_DUPLICATE: ReceiptStatus
@@ -49,6 +52,9 @@ REJECT_REASON_MALFORMED_RECORD: RejectReason
 REJECT_REASON_RECORD_TYPE_MISMATCH: RejectReason
 REJECT_REASON_MESSAGE_ID_CONFLICT: RejectReason
 REJECT_REASON_OVERSIZE: RejectReason
+REJECT_REASON_STALE: RejectReason
+REJECT_REASON_NO_AGREEMENT: RejectReason
+REJECT_REASON_KEY_NOT_VALID: RejectReason
 
 class EnvelopeHeader(_message.Message):
     __slots__ = ("protocol_version", "crypto_profile", "sender", "recipient", "message_id", "created_at", "sender_signing_key_id", "sender_encryption_key_id", "recipient_encryption_key_id", "record_type")

@@ -23,24 +23,29 @@ _sym_db = _symbol_database.Default()
 
 
 from tamga.v1 import envelope_pb2 as tamga_dot_v1_dot_envelope__pb2
+from tamga.v1 import federation_pb2 as tamga_dot_v1_dot_federation__pb2
 from tamga.v1 import identity_pb2 as tamga_dot_v1_dot_identity__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17tamga/v1/exchange.proto\x12\x08tamga.v1\x1a\x17tamga/v1/envelope.proto\x1a\x17tamga/v1/identity.proto\"9\n\x0f\x45xchangeRequest\x12&\n\x05\x62\x61tch\x18\x01 \x01(\x0b\x32\x17.tamga.v1.EnvelopeBatch\"B\n\x10\x45xchangeResponse\x12.\n\x08receipts\x18\x01 \x01(\x0b\x32\x1c.tamga.v1.SignedReceiptBatch\"\x14\n\x12GetIdentityRequest\"u\n\x13GetIdentityResponse\x12*\n\x08identity\x18\x01 \x01(\x0b\x32\x18.tamga.v1.SignedIdentity\x12\x19\n\x11protocol_versions\x18\x02 \x03(\r\x12\x17\n\x0f\x63rypto_profiles\x18\x03 \x03(\t2\xa4\x01\n\x0f\x45xchangeService\x12\x45\n\x08\x45xchange\x12\x19.tamga.v1.ExchangeRequest\x1a\x1a.tamga.v1.ExchangeResponse(\x01\x30\x01\x12J\n\x0bGetIdentity\x12\x1c.tamga.v1.GetIdentityRequest\x1a\x1d.tamga.v1.GetIdentityResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17tamga/v1/exchange.proto\x12\x08tamga.v1\x1a\x17tamga/v1/envelope.proto\x1a\x19tamga/v1/federation.proto\x1a\x17tamga/v1/identity.proto\"S\n\x0f\x45xchangeRequest\x12&\n\x05\x62\x61tch\x18\x01 \x01(\x0b\x32\x17.tamga.v1.EnvelopeBatch\x12\x18\n\x10manifest_version\x18\x02 \x01(\x04\"\\\n\x10\x45xchangeResponse\x12.\n\x08receipts\x18\x01 \x01(\x0b\x32\x1c.tamga.v1.SignedReceiptBatch\x12\x18\n\x10manifest_version\x18\x02 \x01(\x04\"\x14\n\x12GetIdentityRequest\"u\n\x13GetIdentityResponse\x12*\n\x08identity\x18\x01 \x01(\x0b\x32\x18.tamga.v1.SignedIdentity\x12\x19\n\x11protocol_versions\x18\x02 \x03(\r\x12\x17\n\x0f\x63rypto_profiles\x18\x03 \x03(\t\"*\n\x12GetManifestRequest\x12\x14\n\x0c\x66rom_version\x18\x01 \x01(\x04\"v\n\x13GetManifestResponse\x12+\n\tmanifests\x18\x01 \x03(\x0b\x32\x18.tamga.v1.SignedManifest\x12\x32\n\x0brevocations\x18\x02 \x03(\x0b\x32\x1d.tamga.v1.SignedKeyRevocation2\xf0\x01\n\x0f\x45xchangeService\x12\x45\n\x08\x45xchange\x12\x19.tamga.v1.ExchangeRequest\x1a\x1a.tamga.v1.ExchangeResponse(\x01\x30\x01\x12J\n\x0bGetIdentity\x12\x1c.tamga.v1.GetIdentityRequest\x1a\x1d.tamga.v1.GetIdentityResponse\x12J\n\x0bGetManifest\x12\x1c.tamga.v1.GetManifestRequest\x1a\x1d.tamga.v1.GetManifestResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'tamga.v1.exchange_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_EXCHANGEREQUEST']._serialized_start=87
-  _globals['_EXCHANGEREQUEST']._serialized_end=144
-  _globals['_EXCHANGERESPONSE']._serialized_start=146
-  _globals['_EXCHANGERESPONSE']._serialized_end=212
-  _globals['_GETIDENTITYREQUEST']._serialized_start=214
-  _globals['_GETIDENTITYREQUEST']._serialized_end=234
-  _globals['_GETIDENTITYRESPONSE']._serialized_start=236
-  _globals['_GETIDENTITYRESPONSE']._serialized_end=353
-  _globals['_EXCHANGESERVICE']._serialized_start=356
-  _globals['_EXCHANGESERVICE']._serialized_end=520
+  _globals['_EXCHANGEREQUEST']._serialized_start=114
+  _globals['_EXCHANGEREQUEST']._serialized_end=197
+  _globals['_EXCHANGERESPONSE']._serialized_start=199
+  _globals['_EXCHANGERESPONSE']._serialized_end=291
+  _globals['_GETIDENTITYREQUEST']._serialized_start=293
+  _globals['_GETIDENTITYREQUEST']._serialized_end=313
+  _globals['_GETIDENTITYRESPONSE']._serialized_start=315
+  _globals['_GETIDENTITYRESPONSE']._serialized_end=432
+  _globals['_GETMANIFESTREQUEST']._serialized_start=434
+  _globals['_GETMANIFESTREQUEST']._serialized_end=476
+  _globals['_GETMANIFESTRESPONSE']._serialized_start=478
+  _globals['_GETMANIFESTRESPONSE']._serialized_end=596
+  _globals['_EXCHANGESERVICE']._serialized_start=599
+  _globals['_EXCHANGESERVICE']._serialized_end=839
 # @@protoc_insertion_point(module_scope)

@@ -45,6 +45,11 @@ class ExchangeServiceStub:
                 request_serializer=tamga_dot_v1_dot_exchange__pb2.GetIdentityRequest.SerializeToString,
                 response_deserializer=tamga_dot_v1_dot_exchange__pb2.GetIdentityResponse.FromString,
                 _registered_method=True)
+        self.GetManifest = channel.unary_unary(
+                '/tamga.v1.ExchangeService/GetManifest',
+                request_serializer=tamga_dot_v1_dot_exchange__pb2.GetManifestRequest.SerializeToString,
+                response_deserializer=tamga_dot_v1_dot_exchange__pb2.GetManifestResponse.FromString,
+                _registered_method=True)
 
 
 class ExchangeServiceServicer:
@@ -67,6 +72,14 @@ class ExchangeServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetManifest(self, request, context):
+        """The federation manifest versions the node holds from a given version on,
+        and the key revocations it knows: how manifests spread (gossip).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ExchangeServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -79,6 +92,11 @@ def add_ExchangeServiceServicer_to_server(servicer, server):
                     servicer.GetIdentity,
                     request_deserializer=tamga_dot_v1_dot_exchange__pb2.GetIdentityRequest.FromString,
                     response_serializer=tamga_dot_v1_dot_exchange__pb2.GetIdentityResponse.SerializeToString,
+            ),
+            'GetManifest': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetManifest,
+                    request_deserializer=tamga_dot_v1_dot_exchange__pb2.GetManifestRequest.FromString,
+                    response_serializer=tamga_dot_v1_dot_exchange__pb2.GetManifestResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -136,6 +154,33 @@ class ExchangeService:
             '/tamga.v1.ExchangeService/GetIdentity',
             tamga_dot_v1_dot_exchange__pb2.GetIdentityRequest.SerializeToString,
             tamga_dot_v1_dot_exchange__pb2.GetIdentityResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetManifest(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/tamga.v1.ExchangeService/GetManifest',
+            tamga_dot_v1_dot_exchange__pb2.GetManifestRequest.SerializeToString,
+            tamga_dot_v1_dot_exchange__pb2.GetManifestResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -25,7 +25,7 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17tamga/v1/identity.proto\x12\x08tamga.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"/\n\tPublicKey\x12\x0e\n\x06key_id\x18\x01 \x01(\t\x12\x12\n\npublic_key\x18\x02 \x01(\x0c\"\x90\x02\n\x0cNodeIdentity\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63ountry\x18\x02 \x01(\t\x12\x11\n\tauthority\x18\x03 \x01(\t\x12\x11\n\tendpoints\x18\x04 \x03(\t\x12(\n\x0bsigning_key\x18\x05 \x01(\x0b\x32\x13.tamga.v1.PublicKey\x12+\n\x0e\x65ncryption_key\x18\x06 \x01(\x0b\x32\x13.tamga.v1.PublicKey\x12\x19\n\x11protocol_versions\x18\x07 \x03(\r\x12\x17\n\x0f\x63rypto_profiles\x18\x08 \x03(\t\x12-\n\tissued_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"5\n\x0eSignedIdentity\x12\x10\n\x08identity\x18\x01 \x01(\x0c\x12\x11\n\tsignature\x18\x02 \x01(\x0c\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17tamga/v1/identity.proto\x12\x08tamga.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"/\n\tPublicKey\x12\x0e\n\x06key_id\x18\x01 \x01(\t\x12\x12\n\npublic_key\x18\x02 \x01(\x0c\"\xa9\x02\n\x0cNodeIdentity\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63ountry\x18\x02 \x01(\t\x12\x11\n\tauthority\x18\x03 \x01(\t\x12\x11\n\tendpoints\x18\x04 \x03(\t\x12(\n\x0bsigning_key\x18\x05 \x01(\x0b\x32\x13.tamga.v1.PublicKey\x12+\n\x0e\x65ncryption_key\x18\x06 \x01(\x0b\x32\x13.tamga.v1.PublicKey\x12\x19\n\x11protocol_versions\x18\x07 \x03(\r\x12\x17\n\x0f\x63rypto_profiles\x18\x08 \x03(\t\x12-\n\tissued_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x17\n\x0ftls_certificate\x18\n \x01(\x0c\"5\n\x0eSignedIdentity\x12\x10\n\x08identity\x18\x01 \x01(\x0c\x12\x11\n\tsignature\x18\x02 \x01(\x0c\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,7 +35,7 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_PUBLICKEY']._serialized_start=70
   _globals['_PUBLICKEY']._serialized_end=117
   _globals['_NODEIDENTITY']._serialized_start=120
-  _globals['_NODEIDENTITY']._serialized_end=392
-  _globals['_SIGNEDIDENTITY']._serialized_start=394
-  _globals['_SIGNEDIDENTITY']._serialized_end=447
+  _globals['_NODEIDENTITY']._serialized_end=417
+  _globals['_SIGNEDIDENTITY']._serialized_start=419
+  _globals['_SIGNEDIDENTITY']._serialized_end=472
 # @@protoc_insertion_point(module_scope)

@@ -18,7 +18,7 @@ class PublicKey(_message.Message):
     def __init__(self, key_id: _Optional[str] = ..., public_key: _Optional[bytes] = ...) -> None: ...
 
 class NodeIdentity(_message.Message):
-    __slots__ = ("node_id", "country", "authority", "endpoints", "signing_key", "encryption_key", "protocol_versions", "crypto_profiles", "issued_at")
+    __slots__ = ("node_id", "country", "authority", "endpoints", "signing_key", "encryption_key", "protocol_versions", "crypto_profiles", "issued_at", "tls_certificate")
     NODE_ID_FIELD_NUMBER: _ClassVar[int]
     COUNTRY_FIELD_NUMBER: _ClassVar[int]
     AUTHORITY_FIELD_NUMBER: _ClassVar[int]
@@ -28,6 +28,7 @@ class NodeIdentity(_message.Message):
     PROTOCOL_VERSIONS_FIELD_NUMBER: _ClassVar[int]
     CRYPTO_PROFILES_FIELD_NUMBER: _ClassVar[int]
     ISSUED_AT_FIELD_NUMBER: _ClassVar[int]
+    TLS_CERTIFICATE_FIELD_NUMBER: _ClassVar[int]
     node_id: str
     country: str
     authority: str
@@ -37,7 +38,8 @@ class NodeIdentity(_message.Message):
     protocol_versions: _containers.RepeatedScalarFieldContainer[int]
     crypto_profiles: _containers.RepeatedScalarFieldContainer[str]
     issued_at: _timestamp_pb2.Timestamp
-    def __init__(self, node_id: _Optional[str] = ..., country: _Optional[str] = ..., authority: _Optional[str] = ..., endpoints: _Optional[_Iterable[str]] = ..., signing_key: _Optional[_Union[PublicKey, _Mapping]] = ..., encryption_key: _Optional[_Union[PublicKey, _Mapping]] = ..., protocol_versions: _Optional[_Iterable[int]] = ..., crypto_profiles: _Optional[_Iterable[str]] = ..., issued_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    tls_certificate: bytes
+    def __init__(self, node_id: _Optional[str] = ..., country: _Optional[str] = ..., authority: _Optional[str] = ..., endpoints: _Optional[_Iterable[str]] = ..., signing_key: _Optional[_Union[PublicKey, _Mapping]] = ..., encryption_key: _Optional[_Union[PublicKey, _Mapping]] = ..., protocol_versions: _Optional[_Iterable[int]] = ..., crypto_profiles: _Optional[_Iterable[str]] = ..., issued_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., tls_certificate: _Optional[bytes] = ...) -> None: ...
 
 class SignedIdentity(_message.Message):
     __slots__ = ("identity", "signature")
