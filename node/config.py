@@ -63,6 +63,8 @@ class ServerConfig:
     listen: str = "127.0.0.1:7400"
     advertise: tuple[str, ...] = ()
     grace: float = 5.0
+    # Development only: gRPC without TLS, in both directions. Never in a federation.
+    plaintext: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +96,12 @@ class StoreConfig:
 class KeysConfig:
     signing: Path = Path("keys/signing.key")
     encryption: Path = Path("keys/encryption.key")
+    # The node's TLS private key and self-signed certificate (pinned by peers).
+    tls_key: Path = Path("keys/tls.key")
+    tls_certificate: Path = Path("keys/tls.crt")
+    # A file holding the passphrase of encrypted private key files; when unset,
+    # the environment variable TAMGA_KEY_PASSPHRASE is used, if set.
+    passphrase_file: Path = Path("")
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +121,11 @@ class DeliveryConfig:
 class LimitsConfig:
     max_envelope_bytes: int = 4 * 1024 * 1024
     max_file_bytes: int = 64 * 1024 * 1024
+    # Freshness window: an envelope sealed longer ago than this is refused as
+    # STALE (a replay, or a record queued too long); one sealed further than
+    # max_clock_skew in the future too.
+    max_envelope_age: float = 14 * 24 * 3600.0
+    max_clock_skew: float = 300.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,6 +176,8 @@ _DURATIONS = {
     "poll_interval",
     "idle_close",
     "grace",
+    "max_envelope_age",
+    "max_clock_skew",
 }
 
 
