@@ -78,6 +78,8 @@ class Node:
             store=store,
             clock=clock,
             max_envelope_bytes=config.limits.max_envelope_bytes,
+            max_envelope_age=config.limits.max_envelope_age,
+            max_clock_skew=config.limits.max_clock_skew,
             on_accepted=self.handoff.wake,
         )
         self.submitter = Submitter(

@@ -6,6 +6,14 @@ that passed, deduplicating on (sender, message id), in one transaction; then
 one receipt batch is signed. A receipt therefore always means "committed".
 If the store cannot commit (a full disk), no receipt is sent: the sender
 keeps the envelopes and tries again.
+
+Replays: an envelope seen before (same sender, message id and digest) is
+answered DUPLICATE and not handed on again; the inbox is the dedup record, so
+this holds across restarts. An envelope sealed outside the freshness window
+([limits] max_envelope_age, max_clock_skew) is refused STALE, unless it is the
+very envelope already committed: then it is a DUPLICATE (the sender may have
+lost our receipt and retried for longer than the window; it must learn the
+record arrived, not that it was refused).
 """
 
 from __future__ import annotations
@@ -16,6 +24,8 @@ from collections.abc import Callable, Sequence
 
 from tamga.logging import get_logger
 from tamga.protocol import (
+    DEFAULT_MAX_CLOCK_SKEW,
+    DEFAULT_MAX_ENVELOPE_AGE,
     DEFAULT_MAX_ENVELOPE_BYTES,
     LocalIdentity,
     Opened,
@@ -45,6 +55,8 @@ class Receiver:
         store: Store,
         clock: Callable[[], float] = time.time,
         max_envelope_bytes: int = DEFAULT_MAX_ENVELOPE_BYTES,
+        max_envelope_age: float = DEFAULT_MAX_ENVELOPE_AGE,
+        max_clock_skew: float = DEFAULT_MAX_CLOCK_SKEW,
         on_accepted: Callable[[], None] | None = None,
     ) -> None:
         self.local = local
@@ -52,13 +64,24 @@ class Receiver:
         self.store = store
         self.clock = clock
         self.max_envelope_bytes = max_envelope_bytes
+        self.max_envelope_age = max_envelope_age
+        self.max_clock_skew = max_clock_skew
         self.on_accepted = on_accepted
 
     def _open_all(self, envelopes: Sequence[envelope_pb2.Envelope]) -> list[Opened | Refused]:
         results: list[Opened | Refused] = []
         batch_sender = ""
+        now = self.clock()
         for env in envelopes:
-            res = open_envelope(env, local=self.local, peers=self.peers, max_envelope_bytes=self.max_envelope_bytes)
+            res = open_envelope(
+                env,
+                local=self.local,
+                peers=self.peers,
+                max_envelope_bytes=self.max_envelope_bytes,
+                now=now,
+                max_age=self.max_envelope_age,
+                max_skew=self.max_clock_skew,
+            )
             if isinstance(res, Opened):
                 if not batch_sender:
                     batch_sender = res.sender
@@ -97,9 +120,18 @@ class Receiver:
             StoreError: nothing was committed; no receipt may be sent.
         """
         opened = [r for r in results if isinstance(r, Opened)]
-        refused = [r for r in results if isinstance(r, Refused)]
         # The receipts name the batch's sender: the first sender an envelope of it names.
-        batch_sender = opened[0].sender if opened else next((r.sender for r in refused if r.sender), "")
+        batch_sender = (
+            opened[0].sender if opened else next((r.sender for r in results if isinstance(r, Refused) and r.sender), "")
+        )
+        # A stale envelope of the batch's sender that is exactly one already committed is a
+        # duplicate, not a refusal (STALE comes only after the signature verified).
+        already: set[int] = set()
+        for i, r in enumerate(results):
+            if isinstance(r, Refused) and r.reason == R.REJECT_REASON_STALE and r.sender == batch_sender:
+                if await self.store.received_digest(r.sender, r.message_id) == r.digest:
+                    already.add(i)
+        refused = [r for i, r in enumerate(results) if isinstance(r, Refused) and i not in already]
         now = self.clock()
         statuses = await self.store.accept(
             [
@@ -113,8 +145,16 @@ class Receiver:
         receipts = []
         it = iter(statuses)
         accepted = 0
-        for res in results:
-            if isinstance(res, Opened):
+        for i, res in enumerate(results):
+            if i in already:
+                assert isinstance(res, Refused)
+                receipts.append(
+                    envelope_pb2.Receipt(
+                        message_id=res.message_id, envelope_digest=res.digest, status=S.RECEIPT_STATUS_DUPLICATE
+                    )
+                )
+                log.info("record_duplicate", message_id=res.message_id, peer=res.sender, outside_window=True)
+            elif isinstance(res, Opened):
                 status, reason, detail = next(it)
                 receipts.append(
                     envelope_pb2.Receipt(

@@ -8,6 +8,8 @@ and its tests need neither sockets nor sleeping.
 
 from tamga.protocol._backoff import Backoff
 from tamga.protocol._envelope import (
+    DEFAULT_MAX_CLOCK_SKEW,
+    DEFAULT_MAX_ENVELOPE_AGE,
     DEFAULT_MAX_ENVELOPE_BYTES,
     ENVELOPE_PURPOSE,
     RECORD_TYPES,
@@ -15,6 +17,7 @@ from tamga.protocol._envelope import (
     Refused,
     Sealed,
     envelope_digest,
+    freshness_problem,
     open_envelope,
     open_stored,
     record_type_of,
@@ -39,6 +42,8 @@ from tamga.protocol._receipts import (
 )
 
 __all__ = [
+    "DEFAULT_MAX_CLOCK_SKEW",
+    "DEFAULT_MAX_ENVELOPE_AGE",
     "DEFAULT_MAX_ENVELOPE_BYTES",
     "ENVELOPE_PURPOSE",
     "PROTOCOL_VERSION",
@@ -58,6 +63,7 @@ __all__ = [
     "check_node_id",
     "check_receipts",
     "envelope_digest",
+    "freshness_problem",
     "open_envelope",
     "open_stored",
     "read_identity",

@@ -221,6 +221,15 @@ class Store:
         result: list[sqlite3.Row] = await self._run(what, self._locked_fetchall(sql, params))
         return result
 
+    async def received_digest(self, sender: str, message_id: str) -> bytes | None:
+        """Digest of the envelope accepted earlier from ``sender`` under ``message_id``, if any."""
+        rows = await self._read(
+            "reading the inbox",
+            "SELECT digest FROM inbox WHERE sender = ? AND message_id = ?",
+            (sender, message_id),
+        )
+        return bytes(rows[0][0]) if rows else None
+
     # -- outbox ----------------------------------------------------------------
 
     async def intake_seen(self, source: str, sha256: bytes) -> bool:
