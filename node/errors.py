@@ -14,6 +14,7 @@ __all__ = [
     "CryptoError",
     "DeliveryError",
     "KeyFileError",
+    "ManifestError",
     "RoutingError",
     "StoreError",
     "TamgaError",
@@ -43,6 +44,11 @@ class CryptoError(TamgaError):
 
 class StoreError(TamgaError):
     """The node's database could not be opened, migrated or written."""
+
+
+class ManifestError(TamgaError):
+    """A federation manifest, a proposal or a key revocation is not valid: the
+    message says which version, which member or signature, and why."""
 
 
 class RoutingError(TamgaError):
