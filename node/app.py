@@ -19,7 +19,7 @@ from pathlib import Path
 import grpc
 from tamga.adapters import Adapter, load_adapter
 from tamga.config import Config
-from tamga.errors import ConfigError
+from tamga.errors import ConfigError, TamgaError
 from tamga.handoff import Handoff
 from tamga.home import load_local_identity, load_peers
 from tamga.inbound import Receiver
@@ -28,7 +28,7 @@ from tamga.logging import get_logger
 from tamga.outbound import PeerQueue
 from tamga.protocol import LocalIdentity, PeerDirectory
 from tamga.store import Store
-from tamga.transport import ExchangeServicer, build_server, open_channel
+from tamga.transport import ExchangeServicer, ServerTls, TlsIdentity, build_server, open_channel
 
 __all__ = ["Node"]
 
@@ -140,14 +140,36 @@ class Node:
         self._lock_directory()
         endpoints = list(self.config.server.advertise)
         identity = self.local.identity_document(endpoints, self.clock())
-        servicer = ExchangeServicer(self.receiver, identity)
-        self._server, self.port, self._health = await build_server(servicer, self.config.server.listen)
+        tls = self.tls
+        server_tls = None
+        if tls is None:
+            log.warning("plaintext_transport", node=self.local.node_id, detail="[server] plaintext = true: no TLS")
+        else:
+            peers = self.peers
+            server_tls = ServerTls(tls, lambda: [p.tls_certificate for p in peers if p.tls_certificate])
+        servicer = ExchangeServicer(self.receiver, identity, peers=None if tls is None else self.peers)
+        self._server, self.port, self._health = await build_server(servicer, self.config.server.listen, tls=server_tls)
+
+    @property
+    def tls(self) -> TlsIdentity | None:
+        """This node's TLS key pair, or None in plaintext mode ([server] plaintext = true)."""
+        if self.config.server.plaintext:
+            return None
+        return TlsIdentity(key_pem=self.local.tls_key, certificate=self.local.tls_certificate)
 
     async def start_work(self) -> None:
         """Start the delivery loops, the drop-folder watcher and the hand-off."""
         cfg = self.config
+        tls = self.tls
         for peer in self.peers:
-            channel = open_channel(peer.endpoints[0])
+            try:
+                channel = open_channel(peer.endpoints[0], peer=peer, tls=tls)
+            except TamgaError as exc:
+                # Records for it stay queued; status shows why nothing is delivered.
+                log.error("peer_unreachable", peer=peer.node_id, error=str(exc))
+                now = self.clock()
+                await self.store.record_failure(peer.node_id, error=str(exc), now=now, retry_at=now)
+                continue
             self._channels.append(channel)
             q = PeerQueue(
                 peer=peer, local=self.local, store=self.store, channel=channel, cfg=cfg.delivery, clock=self.clock

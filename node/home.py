@@ -3,7 +3,8 @@
 Layout (``tamga init DIR``)::
 
     DIR/tamga.toml            configuration
-    DIR/keys/                 private keys, folder 0700, files 0600
+    DIR/keys/                 private keys, folder 0700, files 0600; tls.crt, the
+                              self-signed TLS certificate peers pin
     DIR/peers/ID.identity.json   peers' signed identity files
     DIR/outgoing/ processed/ failed/ incoming/   the drop folders
     DIR/state/tamga.db        the store
@@ -19,30 +20,45 @@ import concurrent.futures
 import json
 import os
 import re
+import stat
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from google.protobuf.message import DecodeError
 from tamga.config import CONFIG_NAME, Config, render_config
-from tamga.crypto import EncryptionKey, SigningKey, load_private_key_file, write_private_key_file
-from tamga.errors import ConfigError, CryptoError
+from tamga.crypto import (
+    EncryptionKey,
+    SigningKey,
+    encrypt_private_key_file,
+    is_encrypted_key_file,
+    load_private_key_file,
+    write_private_key_file,
+)
+from tamga.errors import ConfigError, CryptoError, KeyFileError
 from tamga.protocol import LocalIdentity, Peer, PeerDirectory, check_node_id, read_identity
+from tamga.transport import certificate_fingerprint, check_peer_certificate, create_tls_files, load_tls_files
 from tamga.v1 import identity_pb2
 
 __all__ = [
     "IDENTITY_FILE_FORMAT",
+    "PASSPHRASE_ENV",
     "PeerFile",
     "add_peer",
+    "encrypt_key_files",
     "export_identity",
     "init_home",
     "load_local_identity",
     "load_peers",
     "parse_identity_file",
+    "read_passphrase",
 ]
 
 IDENTITY_FILE_FORMAT = "tamga-identity-1"
+PASSPHRASE_ENV = "TAMGA_KEY_PASSPHRASE"
+"""Environment variable holding the key files' passphrase when [keys] passphrase_file is not set."""
 
 
 def init_home(
@@ -54,8 +70,13 @@ def init_home(
     listen: str,
     advertise: list[str] | None = None,
     adapter: str = "json",
+    passphrase: str | bytes | None = None,
 ) -> Config:
     """Create a node directory with fresh keys.
+
+    Args:
+        passphrase: Encrypt the private key files with it (the node then needs
+            it at every start: [keys] passphrase_file or TAMGA_KEY_PASSPHRASE).
 
     Raises:
         ConfigError: the directory already holds a node, or an argument is invalid.
@@ -79,8 +100,8 @@ def init_home(
     keys = home / "keys"
     keys.mkdir(mode=0o700, exist_ok=True)
     os.chmod(keys, 0o700)
-    write_private_key_file(keys / "signing.key", SigningKey.generate())
-    write_private_key_file(keys / "encryption.key", EncryptionKey.generate())
+    write_private_key_file(keys / "signing.key", SigningKey.generate(), passphrase=passphrase)
+    write_private_key_file(keys / "encryption.key", EncryptionKey.generate(), passphrase=passphrase)
     text = render_config(
         node_id=node_id, country=country, authority=authority, listen=listen, advertise=advertise, adapter=adapter
     )
@@ -88,6 +109,9 @@ def init_home(
     tmp.write_text(text, "utf-8")
     os.replace(tmp, home / CONFIG_NAME)
     config = load_config(home)
+    create_tls_files(
+        config.path(config.keys.tls_key), config.path(config.keys.tls_certificate), node_id, now=time.time()
+    )
     _create_store(config.path(config.store.path))
     return config
 
@@ -105,22 +129,105 @@ def _create_store(path: Path) -> None:
         pool.submit(asyncio.run, create()).result()
 
 
-def load_local_identity(config: Config) -> LocalIdentity:
-    """This node's identity and private keys.
+def read_passphrase(config: Config, environ: Mapping[str, str] | None = None) -> bytes | None:
+    """The passphrase of encrypted key files: [keys] passphrase_file, else TAMGA_KEY_PASSPHRASE, else None.
+
+    The passphrase file must be readable by its owner only (like a key file);
+    one trailing newline is not part of the passphrase.
 
     Raises:
-        KeyFileError: a key file is missing, unsafe or malformed.
+        KeyFileError: the passphrase file is missing, unsafe, unreadable or empty.
     """
-    sk = load_private_key_file(config.path(config.keys.signing), SigningKey)
-    ek = load_private_key_file(config.path(config.keys.encryption), EncryptionKey)
+    if str(config.keys.passphrase_file) not in ("", "."):
+        path = config.path(config.keys.passphrase_file)
+        try:
+            st = path.stat()
+            if st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+                raise KeyFileError(
+                    f"{path}: passphrase file ([keys] passphrase_file) is accessible to group or others "
+                    f"(mode {stat.S_IMODE(st.st_mode):04o}); refusing to use it. Run: chmod 600 {path}"
+                )
+            data = path.read_bytes()
+        except FileNotFoundError as exc:
+            raise KeyFileError(f"{path}: passphrase file ([keys] passphrase_file) not found") from exc
+        except OSError as exc:
+            raise KeyFileError(f"{path}: cannot read passphrase file ([keys] passphrase_file): {exc.strerror}") from exc
+        data = data.removesuffix(b"\n").removesuffix(b"\r")
+        if not data:
+            raise KeyFileError(f"{path}: passphrase file ([keys] passphrase_file) is empty")
+        return data
+    value = (os.environ if environ is None else environ).get(PASSPHRASE_ENV)
+    if value is None:
+        return None
+    if not value:
+        raise KeyFileError(f"the environment variable {PASSPHRASE_ENV} is set but empty")
+    return value.encode("utf-8")
+
+
+def load_local_identity(
+    config: Config, *, passphrase: str | bytes | None = None, environ: Mapping[str, str] | None = None
+) -> LocalIdentity:
+    """This node's identity and private keys.
+
+    The TLS key and certificate are required unless the node runs in
+    plaintext mode ([server] plaintext = true), where they are used if present.
+
+    Encrypted private key files are opened with ``passphrase`` or, when it is
+    None, with the one :func:`read_passphrase` finds ([keys] passphrase_file,
+    else TAMGA_KEY_PASSPHRASE from ``environ``, default the process's).
+
+    Raises:
+        KeyFileError: a key file is missing, unsafe or malformed; encrypted
+            without a passphrase, or with another passphrase; or the
+            passphrase file is missing or unsafe.
+    """
+    sk_path, ek_path = config.path(config.keys.signing), config.path(config.keys.encryption)
+    if passphrase is None and (is_encrypted_key_file(sk_path) or is_encrypted_key_file(ek_path)):
+        passphrase = read_passphrase(config, environ)
+    sk = load_private_key_file(sk_path, SigningKey, passphrase=passphrase)
+    ek = load_private_key_file(ek_path, EncryptionKey, passphrase=passphrase)
     assert isinstance(sk, SigningKey) and isinstance(ek, EncryptionKey)
+    tls_key, tls_cert = config.path(config.keys.tls_key), config.path(config.keys.tls_certificate)
+    tls_key_pem, tls_certificate = b"", b""
+    if not config.server.plaintext or tls_key.exists() or tls_cert.exists():
+        tls = load_tls_files(tls_key, tls_cert, config.node.id)
+        tls_key_pem, tls_certificate = tls.key_pem, tls.certificate
     return LocalIdentity(
         node_id=config.node.id,
         country=config.node.country,
         authority=config.node.authority,
         signing_key=sk,
         encryption_key=ek,
+        tls_key=tls_key_pem,
+        tls_certificate=tls_certificate,
     )
+
+
+def encrypt_key_files(config: Config, passphrase: str | bytes) -> list[Path]:
+    """Encrypt the node's clear private key files (signing, encryption) with ``passphrase``.
+
+    Files already encrypted are left as they are. Each file is replaced
+    atomically, only after its encrypted copy was read back. The node then
+    needs the passphrase at every start ([keys] passphrase_file or
+    TAMGA_KEY_PASSPHRASE).
+
+    Returns:
+        The files that were encrypted now.
+
+    Raises:
+        KeyFileError: a key file is missing, unsafe or malformed, the
+            passphrase is empty, or a file cannot be written.
+    """
+    done = []
+    for path, kind in (
+        (config.path(config.keys.signing), SigningKey),
+        (config.path(config.keys.encryption), EncryptionKey),
+    ):
+        if is_encrypted_key_file(path):
+            continue
+        encrypt_private_key_file(path, kind, passphrase)
+        done.append(path)
+    return done
 
 
 def export_identity(local: LocalIdentity, endpoints: list[str], *, now: float | None = None) -> str:
@@ -135,6 +242,7 @@ def export_identity(local: LocalIdentity, endpoints: list[str], *, now: float | 
         "signing_key_id": local.signing_key.key_id,
         "encryption_key_id": local.encryption_key.key_id,
         "fingerprint": local.signing_key.public.fingerprint,
+        "tls_certificate_sha256": certificate_fingerprint(local.tls_certificate) if local.tls_certificate else "",
         "signed_identity": base64.b64encode(signed.SerializeToString()).decode(),
     }
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
@@ -181,6 +289,14 @@ def parse_identity_file(text: str, where: str, *, local_settings: bool = False) 
     ):
         if doc.get(key) != signed_value:
             raise ConfigError(f"{where}: readable field {key!r} does not match the signed identity")
+    tls_sha256 = certificate_fingerprint(peer.tls_certificate) if peer.tls_certificate else ""
+    if (doc.get("tls_certificate_sha256") or "") != tls_sha256:
+        raise ConfigError(f"{where}: readable field 'tls_certificate_sha256' does not match the signed identity")
+    if peer.tls_certificate:
+        try:
+            check_peer_certificate(peer.tls_certificate, peer.node_id)
+        except CryptoError as exc:
+            raise ConfigError(f"{where}: {exc}") from exc
     # "local" holds this node's own settings for the peer (peer add --endpoint); it is
     # not signed, so it is honoured only in the node's own peers folder.
     local = doc.get("local") or {}

@@ -50,13 +50,19 @@ def check_node_id(node_id: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class LocalIdentity:
-    """This node: its id, country, authority and private keys."""
+    """This node: its id, country, authority and private keys.
+
+    ``tls_key`` (PEM) and ``tls_certificate`` (DER, self-signed) are the node's
+    TLS key pair; the identity document carries the certificate for peers to pin.
+    """
 
     node_id: str
     country: str
     authority: str
     signing_key: SigningKey
     encryption_key: EncryptionKey
+    tls_key: bytes = field(default=b"", repr=False)
+    tls_certificate: bytes = b""
 
     def identity_document(self, endpoints: Iterable[str], issued_at: float) -> identity_pb2.SignedIdentity:
         """The signed public identity that peers add (``tamga identity export``)."""
@@ -71,6 +77,7 @@ class LocalIdentity:
             ),
             protocol_versions=list(SUPPORTED_PROTOCOL_VERSIONS),
             crypto_profiles=list(SUPPORTED_CRYPTO_PROFILES),
+            tls_certificate=self.tls_certificate,
         )
         ident.issued_at.FromNanoseconds(to_nanos(issued_at))
         body = ident.SerializeToString()
@@ -79,7 +86,12 @@ class LocalIdentity:
 
 @dataclass(slots=True)
 class Peer:
-    """A peer node as this node knows it: public keys and where to reach it."""
+    """A peer node as this node knows it: public keys and where to reach it.
+
+    ``tls_certificate`` is the peer's pinned TLS certificate (DER), from its
+    signed identity document; empty for identities made before TLS, which
+    can be reached only in plaintext mode.
+    """
 
     node_id: str
     country: str
@@ -87,6 +99,7 @@ class Peer:
     verify_key: VerifyKey
     encryption_key: EncryptionPublicKey
     endpoints: tuple[str, ...]
+    tls_certificate: bytes = b""
     _channels: dict[tuple[bytes, bytes], Channel] = field(default_factory=dict, compare=False, repr=False)
 
     def channel(self, local: LocalIdentity) -> Channel:
@@ -132,6 +145,7 @@ def read_identity(signed: identity_pb2.SignedIdentity) -> Peer:
         verify_key=verify_key,
         encryption_key=enc_key,
         endpoints=tuple(ident.endpoints),
+        tls_certificate=ident.tls_certificate,
     )
 
 

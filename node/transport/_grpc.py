@@ -9,10 +9,18 @@ from typing import Any
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from tamga.errors import StoreError
+from tamga.errors import ConfigError, StoreError
 from tamga.inbound import Receiver
 from tamga.logging import get_logger
-from tamga.protocol import SUPPORTED_CRYPTO_PROFILES, SUPPORTED_PROTOCOL_VERSIONS
+from tamga.protocol import SUPPORTED_CRYPTO_PROFILES, SUPPORTED_PROTOCOL_VERSIONS, Opened, Peer, PeerDirectory, Refused
+from tamga.transport._tls import (
+    ServerTls,
+    TlsIdentity,
+    certificate_fingerprint,
+    client_credentials,
+    presented_fingerprint,
+    tls_name,
+)
 from tamga.v1 import envelope_pb2, exchange_pb2, exchange_pb2_grpc, identity_pb2
 
 __all__ = ["CHANNEL_OPTIONS", "ExchangeServicer", "build_server", "open_channel"]
@@ -36,12 +44,70 @@ SERVER_OPTIONS = [*CHANNEL_OPTIONS, ("grpc.so_reuseport", 0)]
 
 
 class ExchangeServicer(exchange_pb2_grpc.ExchangeServiceServicer):
-    """Serves ExchangeService for one node."""
+    """Serves ExchangeService for one node.
 
-    def __init__(self, receiver: Receiver, identity: identity_pb2.SignedIdentity, pipeline_depth: int = 3) -> None:
+    Args:
+        receiver: Opens and commits batches.
+        identity: This node's signed identity document (GetIdentity).
+        pipeline_depth: Batches opened ahead of the one being committed.
+        peers: With TLS, the peers whose pinned certificates authenticate
+            callers; None on a plaintext server (development only).
+    """
+
+    def __init__(
+        self,
+        receiver: Receiver,
+        identity: identity_pb2.SignedIdentity,
+        pipeline_depth: int = 3,
+        *,
+        peers: PeerDirectory | None = None,
+    ) -> None:
         self.receiver = receiver
         self.identity = identity
         self.pipeline_depth = pipeline_depth
+        self.peers = peers
+
+    async def _check_client(self, context: grpc.aio.ServicerContext) -> str | None:
+        """With TLS: the fingerprint of the client certificate, which must be pinned for a peer.
+
+        The handshake already refused certificates that are not pinned; this
+        check also covers a peer removed since its connection was made.
+        """
+        if self.peers is None:
+            return None
+        fp = presented_fingerprint(context)
+        if fp is None or not any(_pinned_fingerprint(p) == fp for p in self.peers):
+            log.warning("tls_client_refused", fingerprint=fp, reason="certificate not pinned for any peer")
+            await context.abort(
+                grpc.StatusCode.PERMISSION_DENIED,
+                f"TLS client certificate sha256 {fp} is not pinned for any peer of this node",
+            )
+        return fp
+
+    async def _check_senders(
+        self, context: grpc.aio.ServicerContext, fp: str | None, results: list[Opened | Refused]
+    ) -> None:
+        """With TLS: every sender the envelopes name must be the node whose certificate was presented.
+
+        A peer may send only its own envelopes: a batch with an envelope that
+        verified as another node's ends the stream (PERMISSION_DENIED) before
+        anything of the batch is stored. Envelopes refused anyway get their receipts.
+        """
+        if self.peers is None:
+            return
+        for res in results:
+            if not isinstance(res, Opened):
+                continue  # refused with a receipt; nothing of it is stored
+            peer = self.peers.get(res.sender)
+            if peer is None:
+                continue
+            if _pinned_fingerprint(peer) != fp:
+                log.warning("tls_sender_mismatch", peer=res.sender, message_id=res.message_id, fingerprint=fp)
+                await context.abort(
+                    grpc.StatusCode.PERMISSION_DENIED,
+                    f"the envelopes name sender {res.sender}, but the TLS client certificate (sha256 {fp}) "
+                    f"is not the one pinned for {res.sender}; a node may send only its own envelopes",
+                )
 
     async def Exchange(
         self,
@@ -51,6 +117,7 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServiceServicer):
         # Pipeline: the next batches are opened (checked, decrypted, verified) in worker
         # threads while the current one is committed. Commits and receipts stay in the
         # order the batches arrived.
+        fp = await self._check_client(context)
         opening: asyncio.Queue[tuple[envelope_pb2.EnvelopeBatch, asyncio.Task[Any]] | None] = asyncio.Queue(
             maxsize=self.pipeline_depth
         )
@@ -68,6 +135,7 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServiceServicer):
             while (item := await opening.get()) is not None:
                 batch, task = item
                 results = await task
+                await self._check_senders(context, fp, results)
                 try:
                     signed = await self.receiver.commit(batch, results)
                 except StoreError as exc:
@@ -90,6 +158,7 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServiceServicer):
     async def GetIdentity(
         self, request: exchange_pb2.GetIdentityRequest, context: grpc.aio.ServicerContext
     ) -> exchange_pb2.GetIdentityResponse:
+        await self._check_client(context)
         return exchange_pb2.GetIdentityResponse(
             identity=self.identity,
             protocol_versions=sorted(SUPPORTED_PROTOCOL_VERSIONS, reverse=True),
@@ -97,14 +166,20 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServiceServicer):
         )
 
 
+def _pinned_fingerprint(peer: Peer) -> str | None:
+    return certificate_fingerprint(peer.tls_certificate) if peer.tls_certificate else None
+
+
 async def build_server(
-    servicer: ExchangeServicer, listen: str
+    servicer: ExchangeServicer, listen: str, *, tls: ServerTls | None
 ) -> tuple[grpc.aio.Server, int, health.aio.HealthServicer]:
     """Create and start the node's gRPC server.
 
     Args:
         servicer: The exchange servicer.
         listen: "host:port"; port 0 picks a free port.
+        tls: Server TLS (client certificates required, pinned); None serves
+            plaintext, for development only ([server] plaintext = true).
 
     Returns:
         The started server, the bound port and its health servicer (SERVING).
@@ -118,7 +193,7 @@ async def build_server(
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     try:
-        port = server.add_insecure_port(listen)
+        port = server.add_secure_port(listen, tls.credentials()) if tls else server.add_insecure_port(listen)
     except RuntimeError as exc:
         raise OSError(f"cannot listen on {listen}: {exc}") from exc
     if port == 0:
@@ -145,6 +220,23 @@ def _check_free(listen: str) -> None:
             raise OSError(f"cannot listen on {listen}: {exc.strerror or exc}") from exc
 
 
-def open_channel(endpoint: str) -> grpc.aio.Channel:
-    """A channel to a peer's endpoint (plaintext gRPC; envelopes are sealed end to end)."""
-    return grpc.aio.insecure_channel(endpoint, options=CHANNEL_OPTIONS)
+def open_channel(endpoint: str, *, peer: Peer, tls: TlsIdentity | None) -> grpc.aio.Channel:
+    """A channel to a peer's endpoint.
+
+    With ``tls`` the channel trusts only the peer's pinned certificate, checks
+    the name ``<peer-id>.tamga.invalid`` in it and presents ours. Without, it
+    is plaintext gRPC (development only; envelopes are still sealed end to end).
+
+    Raises:
+        ConfigError: TLS is on and no certificate is pinned for the peer.
+    """
+    if tls is None:
+        return grpc.aio.insecure_channel(endpoint, options=CHANNEL_OPTIONS)
+    if not peer.tls_certificate:
+        raise ConfigError(
+            f"peer {peer.node_id} has no pinned TLS certificate (its identity file predates TLS), so it can be "
+            "reached only in plaintext mode ([server] plaintext = true, development only); ask its authority for "
+            "a new identity file ('tamga identity export') and add it again"
+        )
+    options = [*CHANNEL_OPTIONS, ("grpc.ssl_target_name_override", tls_name(peer.node_id))]
+    return grpc.aio.secure_channel(endpoint, client_credentials(tls, peer.tls_certificate), options=options)

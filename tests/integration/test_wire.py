@@ -34,6 +34,7 @@ from tamga.protocol import (
     seal,
 )
 from tamga.tools.federation import patch_config
+from tamga.transport import TlsIdentity, generate_tls_identity, open_channel
 from tamga.v1 import envelope_pb2, exchange_pb2, exchange_pb2_grpc, identity_pb2
 
 from .nodes import (
@@ -59,14 +60,29 @@ Envelope = envelope_pb2.Envelope
 
 
 def fake_identity(node_id: str, country: str) -> LocalIdentity:
+    tls = generate_tls_identity(node_id, now=time.time())
     return LocalIdentity(
-        node_id, country, f"Customs service of {country}", SigningKey.generate(), EncryptionKey.generate()
+        node_id,
+        country,
+        f"Customs service of {country}",
+        SigningKey.generate(),
+        EncryptionKey.generate(),
+        tls_key=tls.key_pem,
+        tls_certificate=tls.certificate,
+    )
+
+
+def connect(node: Node, local: LocalIdentity) -> grpc.aio.Channel:
+    """A TLS channel to ``node`` as the fake peer ``local``, pinning the node's certificate."""
+    uz = read_identity(node.local.identity_document([], time.time()))
+    return open_channel(
+        f"127.0.0.1:{node.port}", peer=uz, tls=TlsIdentity(key_pem=local.tls_key, certificate=local.tls_certificate)
     )
 
 
 @dataclasses.dataclass
 class Wire:
-    """A running UZ, a stub to it, UZ as the fake peer sees it, and the fake KZ."""
+    """A running UZ, a stub to it (TLS, as KZ), UZ as the fake peer sees it, and the fake KZ."""
 
     node: Node
     home: Path
@@ -111,7 +127,7 @@ def run_wire(
         try:
             await node.start_server()
             await node.start_work()  # its queue to the fake KZ stays empty: nothing is sent to port 1
-            async with grpc.aio.insecure_channel(f"127.0.0.1:{node.port}") as channel:
+            async with connect(node, kz) as channel:
                 stub = exchange_pb2_grpc.ExchangeServiceStub(channel)
                 resp = await stub.GetIdentity(exchange_pb2.GetIdentityRequest(), timeout=WAIT)
                 await body(Wire(node, home, stub, read_identity(resp.identity), kz))
@@ -531,8 +547,10 @@ def test_batches_hold_one_sender_and_dedup_is_per_sender(tmp_path: Path) -> None
             (S.RECEIPT_STATUS_REJECTED, R.REJECT_REASON_MALFORMED_ENVELOPE),
         ]
         # Alone, KG's envelope with the same message id is accepted: ids are per sender.
+        # KG sends on its own connection (with TLS, a node sends only its own envelopes).
         alone = batch(from_kg)
-        [signed] = await exchange(w.stub, [alone])
+        async with connect(w.node, kg) as kg_channel:
+            [signed] = await exchange(exchange_pb2_grpc.ExchangeServiceStub(kg_channel), [alone])
         assert [r.status for r in receipts_of(w, signed, alone, sender="KG")] == [S.RECEIPT_STATUS_ACCEPTED]
         [o] = check_receipts(
             signed, local=kg, peer=uz_for_kg, batch_id=alone.batch_id, sent={mid: envelope_digest(from_kg)}

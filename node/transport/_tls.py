@@ -1,0 +1,286 @@
+"""TLS between nodes: self-signed certificates, pinned; no certificate authority.
+
+Each node has its own ECDSA P-256 key and a self-signed certificate for the
+name ``<node-id>.tamga.invalid``. Its signed identity document carries the
+certificate (DER), so adding a peer pins the peer's certificate, as SSH's
+known_hosts does. Both directions are authenticated:
+
+- the server requires a client certificate and trusts exactly the pinned
+  certificates of the current peers. They are read from a callable on every
+  new connection, so a peer added later (or a manifest change) takes effect
+  without a restart;
+- the client trusts exactly the pinned certificate of the peer it calls, and
+  checks the peer's name in it (``grpc.ssl_target_name_override``);
+- after the handshake the servicer checks that the client certificate is the
+  one pinned for the node named as sender in the envelopes.
+
+The fingerprint of a certificate is SHA-256 of its DER bytes, lowercase hex.
+Records are sealed end to end anyway; TLS keeps routing headers, message ids
+and traffic patterns from an observer and keeps unknown clients out.
+"""
+
+from __future__ import annotations
+
+import datetime
+import hashlib
+import os
+import stat
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import grpc
+from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+from tamga.errors import CryptoError, KeyFileError
+from tamga.logging import get_logger
+
+__all__ = [
+    "TLS_NAME_SUFFIX",
+    "TLS_VALIDITY_DAYS",
+    "ServerTls",
+    "TlsIdentity",
+    "certificate_fingerprint",
+    "check_peer_certificate",
+    "client_credentials",
+    "create_tls_files",
+    "generate_tls_identity",
+    "load_tls_files",
+    "presented_fingerprint",
+    "tls_name",
+]
+
+log = get_logger("tamga.transport")
+
+TLS_NAME_SUFFIX = ".tamga.invalid"
+TLS_VALIDITY_DAYS = 730
+
+
+def tls_name(node_id: str) -> str:
+    """The DNS name in a node's certificate, and the name a client expects: ``<node-id>.tamga.invalid``."""
+    return f"{node_id.lower()}{TLS_NAME_SUFFIX}"
+
+
+def certificate_fingerprint(der: bytes) -> str:
+    """SHA-256 of a certificate's DER bytes, lowercase hex."""
+    return hashlib.sha256(der).hexdigest()
+
+
+def _der_to_pem(der: bytes) -> bytes:
+    return x509.load_der_x509_certificate(der).public_bytes(serialization.Encoding.PEM)
+
+
+@dataclass(frozen=True, slots=True)
+class TlsIdentity:
+    """This node's TLS key (PEM, unencrypted, in memory only) and certificate (DER)."""
+
+    key_pem: bytes = field(repr=False)
+    certificate: bytes
+
+    @property
+    def certificate_pem(self) -> bytes:
+        return _der_to_pem(self.certificate)
+
+    @property
+    def fingerprint(self) -> str:
+        return certificate_fingerprint(self.certificate)
+
+
+def generate_tls_identity(node_id: str, *, now: float, validity_days: int = TLS_VALIDITY_DAYS) -> TlsIdentity:
+    """A fresh ECDSA P-256 key and a self-signed certificate for ``<node-id>.tamga.invalid``."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, tls_name(node_id))])
+    start = datetime.datetime.fromtimestamp(now, datetime.UTC) - datetime.timedelta(hours=1)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(start + datetime.timedelta(days=validity_days))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(tls_name(node_id))]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    return TlsIdentity(key_pem=key_pem, certificate=cert.public_bytes(serialization.Encoding.DER))
+
+
+def create_tls_files(key_path: Path, cert_path: Path, node_id: str, *, now: float) -> TlsIdentity:
+    """Generate the node's TLS key (file 0600) and certificate (PEM) into new files.
+
+    Raises:
+        KeyFileError: a file is already there or cannot be written.
+    """
+    tls = generate_tls_identity(node_id, now=now)
+    _write_new(key_path, tls.key_pem, 0o600, "TLS key")
+    _write_new(cert_path, tls.certificate_pem, 0o644, "TLS certificate")
+    return tls
+
+
+def _write_new(path: Path, data: bytes, mode: int, what: str) -> None:
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    except FileExistsError as exc:
+        raise KeyFileError(f"{path}: a {what} file is already there; refusing to overwrite it") from exc
+    except OSError as exc:
+        raise KeyFileError(f"{path}: cannot create {what} file: {exc.strerror}") from exc
+    try:
+        os.fchmod(fd, mode)
+        os.write(fd, data)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def load_tls_files(key_path: Path, cert_path: Path, node_id: str, *, passphrase: bytes | None = None) -> TlsIdentity:
+    """Read and check the node's TLS key and certificate.
+
+    Raises:
+        KeyFileError: a file is missing, unreadable, the key is readable by group
+            or others, a file is malformed, the key does not belong to the
+            certificate, or the certificate is not for this node.
+    """
+    try:
+        st = key_path.stat()
+    except FileNotFoundError as exc:
+        raise KeyFileError(
+            f"{key_path}: TLS key file not found. Node directories made before TLS have none: "
+            "make a new node directory with 'tamga init', or set [server] plaintext = true (development only)"
+        ) from exc
+    except OSError as exc:
+        raise KeyFileError(f"{key_path}: cannot read TLS key file: {exc.strerror}") from exc
+    if st.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+        raise KeyFileError(
+            f"{key_path}: key file is accessible to group or others (mode {stat.S_IMODE(st.st_mode):04o}); "
+            f"refusing to use it. Run: chmod 600 {key_path}"
+        )
+    try:
+        key_data = key_path.read_bytes()
+        cert_data = cert_path.read_bytes()
+    except FileNotFoundError as exc:
+        raise KeyFileError(f"{exc.filename}: TLS file not found") from exc
+    except OSError as exc:
+        raise KeyFileError(f"{exc.filename}: cannot read TLS file: {exc.strerror}") from exc
+    try:
+        key = serialization.load_pem_private_key(key_data, password=passphrase)
+    except TypeError as exc:
+        raise KeyFileError(
+            f"{key_path}: the TLS key is encrypted and no passphrase was given"
+            if passphrase is None
+            else f"{key_path}: the TLS key is not encrypted, but a passphrase was given"
+        ) from exc
+    except (ValueError, UnsupportedAlgorithm) as exc:
+        raise KeyFileError(f"{key_path}: not a PEM private key, or wrong passphrase ({exc})") from exc
+    if not isinstance(key, ec.EllipticCurvePrivateKey) or not isinstance(key.curve, ec.SECP256R1):
+        raise KeyFileError(f"{key_path}: the TLS key must be an ECDSA P-256 key")
+    try:
+        cert = x509.load_pem_x509_certificate(cert_data)
+    except ValueError as exc:
+        raise KeyFileError(f"{cert_path}: not a PEM X.509 certificate ({exc})") from exc
+    if cert.public_key() != key.public_key():
+        raise KeyFileError(f"{cert_path}: the certificate does not belong to the key in {key_path}")
+    der = cert.public_bytes(serialization.Encoding.DER)
+    try:
+        check_peer_certificate(der, node_id)
+    except CryptoError as exc:
+        raise KeyFileError(f"{cert_path}: {exc}") from exc
+    key_pem = key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    return TlsIdentity(key_pem=key_pem, certificate=der)
+
+
+def check_peer_certificate(der: bytes, node_id: str) -> None:
+    """Check that ``der`` is an X.509 certificate naming ``<node-id>.tamga.invalid``.
+
+    Its validity period is not checked here: a pinned certificate is trusted
+    as pinned, and the TLS handshake refuses an expired one.
+
+    Raises:
+        CryptoError: not a DER certificate, or for another name.
+    """
+    try:
+        cert = x509.load_der_x509_certificate(der)
+    except ValueError as exc:
+        raise CryptoError("the TLS certificate is not a DER X.509 certificate") from exc
+    try:
+        names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value.get_values_for_type(
+            x509.DNSName
+        )
+    except x509.ExtensionNotFound:
+        names = []
+    if tls_name(node_id) not in [n.lower() for n in names]:
+        raise CryptoError(
+            f"the TLS certificate is for {', '.join(names) or 'no DNS name'}, not {tls_name(node_id)} (node {node_id})"
+        )
+
+
+class ServerTls:
+    """Server credentials that trust the current peers' pinned certificates.
+
+    Args:
+        own: This node's key and certificate.
+        pinned: Returns the DER certificates to accept from clients; called
+            for every new connection, so changes apply without a restart.
+    """
+
+    def __init__(self, own: TlsIdentity, pinned: Callable[[], Iterable[bytes]]) -> None:
+        self.own = own
+        self.pinned = pinned
+        self._roots: bytes | None = None
+
+    def _roots_pem(self) -> bytes:
+        pems = sorted({_der_to_pem(der) for der in self.pinned() if der})
+        # With no peer yet, trust only our own certificate (a client must present
+        # some root to verify against; no peer can present this one).
+        return b"".join(pems) or self.own.certificate_pem
+
+    def _configuration(self, roots: bytes) -> grpc.ServerCertificateConfiguration:
+        return grpc.ssl_server_certificate_configuration(
+            [(self.own.key_pem, self.own.certificate_pem)], root_certificates=roots
+        )
+
+    def _fetch(self) -> grpc.ServerCertificateConfiguration | None:
+        """Called by gRPC before each handshake: a new configuration if the pinned set changed."""
+        try:
+            roots = self._roots_pem()
+        except Exception as exc:  # never let an exception into gRPC's C core; keep the last set
+            log.error("tls_pins_not_read", error=str(exc) or type(exc).__name__)
+            return None
+        if roots == self._roots:
+            return None
+        self._roots = roots
+        return self._configuration(roots)
+
+    def credentials(self) -> grpc.ServerCredentials:
+        self._roots = self._roots_pem()
+        return grpc.dynamic_ssl_server_credentials(
+            self._configuration(self._roots), self._fetch, require_client_authentication=True
+        )
+
+
+def client_credentials(own: TlsIdentity, peer_certificate: bytes) -> grpc.ChannelCredentials:
+    """Credentials to call a peer: trust only its pinned certificate, present ours."""
+    return grpc.ssl_channel_credentials(
+        root_certificates=_der_to_pem(peer_certificate),
+        private_key=own.key_pem,
+        certificate_chain=own.certificate_pem,
+    )
+
+
+def presented_fingerprint(context: grpc.aio.ServicerContext) -> str | None:
+    """Fingerprint of the client certificate of this call, or None on a plaintext connection."""
+    auth = context.auth_context() or {}
+    pems = auth.get("x509_pem_cert") or []
+    if not pems:
+        return None
+    pem = pems[0]
+    cert = x509.load_pem_x509_certificate(pem if isinstance(pem, bytes) else str(pem).encode())
+    return certificate_fingerprint(cert.public_bytes(serialization.Encoding.DER))
