@@ -13,12 +13,16 @@ signature) and then each part, length-prefixed. Every verification or
 decryption failure, whatever nacl said, becomes :class:`CryptoError`.
 
 Private key files are small TOML documents written with mode 0600; loading
-refuses a file that group or others can read.
+refuses a file that group or others can read. A key file may be encrypted
+with a passphrase: Argon2id (salt, opslimit and memlimit kept in the file)
+derives a SecretBox key (XSalsa20-Poly1305), which seals the key id and the
+private key together, so neither can be changed or swapped unnoticed.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import os
 import stat
@@ -28,12 +32,17 @@ from pathlib import Path
 
 import nacl.exceptions
 import nacl.public
+import nacl.pwhash.argon2id
+import nacl.secret
 import nacl.signing
 import nacl.utils
 from tamga.errors import CryptoError, KeyFileError
 
 __all__ = [
     "CRYPTO_PROFILE_V1",
+    "KEY_FILE_ENCRYPTION",
+    "KEY_FILE_MEMLIMIT",
+    "KEY_FILE_OPSLIMIT",
     "NONCE_SIZE",
     "SALT_SIZE",
     "SIGNATURE_SIZE",
@@ -43,7 +52,9 @@ __all__ = [
     "SigningKey",
     "VerifyKey",
     "digest",
+    "encrypt_private_key_file",
     "fingerprint",
+    "is_encrypted_key_file",
     "load_private_key_file",
     "random_bytes",
     "write_private_key_file",
@@ -247,33 +258,149 @@ _KEY_FILE_HEADER = (
 )
 
 
-def write_private_key_file(path: Path, key: SigningKey | EncryptionKey) -> None:
-    """Write a private key to a new file with mode 0600.
+KEY_FILE_ENCRYPTION = "argon2id-xsalsa20poly1305-1"
+"""Value of ``encryption`` in a passphrase-encrypted key file."""
+KEY_FILE_OPSLIMIT = nacl.pwhash.argon2id.OPSLIMIT_MODERATE
+"""Argon2id passes for new encrypted key files (libsodium's "moderate": 3)."""
+KEY_FILE_MEMLIMIT = nacl.pwhash.argon2id.MEMLIMIT_MODERATE
+"""Argon2id memory for new encrypted key files (libsodium's "moderate": 256 MiB)."""
+# Limits a key file may ask for when it is loaded: from libsodium's minimum to
+# its "sensitive" level (1 GiB), so a file cannot make the node exhaust memory.
+_OPS_RANGE = (nacl.pwhash.argon2id.OPSLIMIT_MIN, nacl.pwhash.argon2id.OPSLIMIT_SENSITIVE)
+_MEM_RANGE = (nacl.pwhash.argon2id.MEMLIMIT_MIN, nacl.pwhash.argon2id.MEMLIMIT_SENSITIVE)
+_KDF_SALT_SIZE = nacl.pwhash.argon2id.SALTBYTES
 
-    Raises:
-        KeyFileError: the file already exists or cannot be written.
-    """
-    text = _KEY_FILE_HEADER + f'key_id = "{key.key_id}"\n' + f'private_key = "{base64.b64encode(key.seed).decode()}"\n'
+
+def _passphrase_bytes(path: Path, passphrase: str | bytes) -> bytes:
+    data = passphrase.encode("utf-8") if isinstance(passphrase, str) else bytes(passphrase)
+    if not data:
+        raise KeyFileError(f"{path}: the passphrase is empty; a key file needs a non-empty passphrase")
+    return data
+
+
+def _secret_box(passphrase: bytes, salt: bytes, opslimit: int, memlimit: int) -> nacl.secret.SecretBox:
+    key = nacl.pwhash.argon2id.kdf(
+        nacl.secret.SecretBox.KEY_SIZE, passphrase, salt, opslimit=opslimit, memlimit=memlimit
+    )
+    return nacl.secret.SecretBox(key)
+
+
+def _key_file_text(key: SigningKey | EncryptionKey, passphrase: bytes | None, opslimit: int, memlimit: int) -> str:
+    if passphrase is None:
+        return (
+            _KEY_FILE_HEADER + f'key_id = "{key.key_id}"\n' + f'private_key = "{base64.b64encode(key.seed).decode()}"\n'
+        )
+    if not (_OPS_RANGE[0] <= opslimit <= _OPS_RANGE[1] and _MEM_RANGE[0] <= memlimit <= _MEM_RANGE[1]):
+        raise ValueError("argon2id limits out of range")
+    salt = random_bytes(_KDF_SALT_SIZE)
+    sealed = _secret_box(passphrase, salt, opslimit, memlimit).encrypt(key.key_id.encode() + b"\x00" + key.seed)
+    b64 = base64.b64encode
+    return (
+        _KEY_FILE_HEADER
+        + "# Encrypted with a passphrase: the node reads it from [keys] passphrase_file or TAMGA_KEY_PASSPHRASE.\n"
+        + f'key_id = "{key.key_id}"\n'
+        + f'encryption = "{KEY_FILE_ENCRYPTION}"\n'
+        + f'salt = "{b64(salt).decode()}"\n'
+        + f"opslimit = {opslimit}\n"
+        + f"memlimit = {memlimit}\n"
+        + f'ciphertext = "{b64(bytes(sealed)).decode()}"\n'
+    )
+
+
+def _write_new_0600(path: Path, text: str) -> None:
+    """Create ``path`` (never an existing file or symlink), mode 0600, write and fsync."""
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
     except FileExistsError as exc:
         raise KeyFileError(f"{path}: a key file is already there; refusing to overwrite it") from exc
     except OSError as exc:
         raise KeyFileError(f"{path}: cannot create key file: {exc.strerror}") from exc
     try:
         os.fchmod(fd, 0o600)
-        os.write(fd, text.encode())
+        data = text.encode()
+        while data:
+            data = data[os.write(fd, data) :]
         os.fsync(fd)
     finally:
         os.close(fd)
 
 
-def load_private_key_file(path: Path, kind: type[SigningKey] | type[EncryptionKey]) -> SigningKey | EncryptionKey:
-    """Read a private key file written by :func:`write_private_key_file`.
+def write_private_key_file(
+    path: Path,
+    key: SigningKey | EncryptionKey,
+    *,
+    passphrase: str | bytes | None = None,
+    opslimit: int = KEY_FILE_OPSLIMIT,
+    memlimit: int = KEY_FILE_MEMLIMIT,
+) -> None:
+    """Write a private key to a new file with mode 0600.
+
+    Args:
+        path: The new file.
+        key: The key.
+        passphrase: Encrypt the key with it (Argon2id + SecretBox); None writes
+            the key in the clear (the file's mode protects it).
+        opslimit: Argon2id passes (tests may lower it; keep the default).
+        memlimit: Argon2id memory in bytes (tests may lower it; keep the default).
 
     Raises:
-        KeyFileError: missing, unreadable, readable by group or others, or malformed.
+        KeyFileError: the file already exists or cannot be written, or the
+            passphrase is empty.
     """
+    secret = None if passphrase is None else _passphrase_bytes(path, passphrase)
+    _write_new_0600(path, _key_file_text(key, secret, opslimit, memlimit))
+
+
+def _fsync_dir(folder: Path) -> None:
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def encrypt_private_key_file(
+    path: Path,
+    kind: type[SigningKey] | type[EncryptionKey],
+    passphrase: str | bytes,
+    *,
+    opslimit: int = KEY_FILE_OPSLIMIT,
+    memlimit: int = KEY_FILE_MEMLIMIT,
+) -> None:
+    """Replace a clear key file by the same key encrypted with ``passphrase``.
+
+    The encrypted file is written next to it (0600, fsynced), checked to open
+    with the passphrase, then renamed over the clear one: a crash leaves
+    either the old file or the new one, never neither.
+
+    Raises:
+        KeyFileError: the file is missing, unsafe, malformed or already
+            encrypted, or the new file cannot be written.
+    """
+    secret = _passphrase_bytes(path, passphrase)
+    if is_encrypted_key_file(path):
+        raise KeyFileError(f"{path}: key file is already encrypted with a passphrase; left unchanged")
+    key = load_private_key_file(path, kind)
+    tmp = path.with_name(f".{path.name}.encrypting")
+    with contextlib.suppress(FileNotFoundError):
+        tmp.unlink()  # left by an interrupted earlier run; the clear file is still in place
+    _write_new_0600(tmp, _key_file_text(key, secret, opslimit, memlimit))
+    try:
+        again = load_private_key_file(tmp, kind, passphrase=secret)
+        if again.seed != key.seed or again.key_id != key.key_id:
+            raise KeyFileError(f"{path}: the encrypted copy does not give back the same key; left unchanged")
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+    _fsync_dir(path.parent)
+
+
+def _read_key_doc(path: Path) -> dict[str, object]:
     try:
         st = path.stat()
     except FileNotFoundError as exc:
@@ -286,16 +413,91 @@ def load_private_key_file(path: Path, kind: type[SigningKey] | type[EncryptionKe
             f"refusing to use it. Run: chmod 600 {path}"
         )
     try:
-        doc = tomllib.loads(path.read_text("utf-8"))
+        return tomllib.loads(path.read_text("utf-8"))
     except OSError as exc:
         raise KeyFileError(f"{path}: cannot read key file: {exc.strerror}") from exc
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise KeyFileError(f"{path}: not a Tamga key file ({exc})") from exc
+
+
+def is_encrypted_key_file(path: Path) -> bool:
+    """True if the key file is encrypted with a passphrase.
+
+    Raises:
+        KeyFileError: missing, unreadable, readable by group or others, or not TOML.
+    """
+    return "encryption" in _read_key_doc(path)
+
+
+def _decrypt_seed(path: Path, doc: dict[str, object], key_id: str, passphrase: bytes) -> bytes:
+    method = doc.get("encryption")
+    if method != KEY_FILE_ENCRYPTION:
+        raise KeyFileError(f"{path}: unknown key file encryption {method!r}; this Tamga reads {KEY_FILE_ENCRYPTION!r}")
+    if "private_key" in doc:
+        raise KeyFileError(f"{path}: an encrypted key file must not also hold private_key in the clear")
+    opslimit, memlimit = doc.get("opslimit"), doc.get("memlimit")
+    if not isinstance(opslimit, int) or not _OPS_RANGE[0] <= opslimit <= _OPS_RANGE[1]:
+        raise KeyFileError(f"{path}: opslimit must be an integer from {_OPS_RANGE[0]} to {_OPS_RANGE[1]}")
+    if not isinstance(memlimit, int) or not _MEM_RANGE[0] <= memlimit <= _MEM_RANGE[1]:
+        raise KeyFileError(f"{path}: memlimit must be an integer from {_MEM_RANGE[0]} to {_MEM_RANGE[1]} (bytes)")
+    try:
+        salt = base64.b64decode(str(doc.get("salt", "")), validate=True)
+        ciphertext = base64.b64decode(str(doc.get("ciphertext", "")), validate=True)
+    except ValueError as exc:
+        raise KeyFileError(f"{path}: salt and ciphertext must be base64") from exc
+    if len(salt) != _KDF_SALT_SIZE:
+        raise KeyFileError(f"{path}: salt must be {_KDF_SALT_SIZE} bytes, found {len(salt)}")
+    if len(ciphertext) < NONCE_SIZE + MAC_SIZE:
+        raise KeyFileError(f"{path}: ciphertext is too short to hold a key ({len(ciphertext)} bytes)")
+    try:
+        plain = _secret_box(passphrase, salt, opslimit, memlimit).decrypt(ciphertext)
+    except nacl.exceptions.CryptoError as exc:
+        raise KeyFileError(
+            f"{path}: wrong passphrase: the key file does not decrypt with the passphrase given "
+            "(or the file was changed)"
+        ) from exc
+    except (nacl.exceptions.RuntimeError, MemoryError) as exc:
+        raise KeyFileError(f"{path}: cannot derive the key from the passphrase ({type(exc).__name__})") from exc
+    sealed_id, sep, seed = bytes(plain).partition(b"\x00")
+    if not sep or sealed_id != key_id.encode():
+        raise KeyFileError(f"{path}: key_id {key_id!r} is not the id sealed inside the file; the file was changed")
+    return seed
+
+
+def load_private_key_file(
+    path: Path,
+    kind: type[SigningKey] | type[EncryptionKey],
+    *,
+    passphrase: str | bytes | None = None,
+) -> SigningKey | EncryptionKey:
+    """Read a private key file written by :func:`write_private_key_file`.
+
+    Args:
+        path: The key file.
+        kind: Which key it must hold.
+        passphrase: Needed if the file is encrypted; ignored for a clear file.
+
+    Raises:
+        KeyFileError: missing, unreadable, readable by group or others,
+            malformed, encrypted and no passphrase given, or a wrong passphrase.
+    """
+    doc = _read_key_doc(path)
     key_id = doc.get("key_id")
-    encoded = doc.get("private_key")
     alg = "ed25519" if kind is SigningKey else "x25519"
     if not isinstance(key_id, str) or not key_id.startswith(alg + ":"):
         raise KeyFileError(f"{path}: key_id must be '{alg}:<version>', found {key_id!r}")
+    if "encryption" in doc:
+        if passphrase is None:
+            raise KeyFileError(
+                f"{path}: key file is encrypted with a passphrase and none was given; "
+                "set [keys] passphrase_file or the environment variable TAMGA_KEY_PASSPHRASE"
+            )
+        seed = _decrypt_seed(path, doc, key_id, _passphrase_bytes(path, passphrase))
+        try:
+            return kind.from_seed(seed, int(key_id.split(":", 1)[1]))
+        except (ValueError, CryptoError) as exc:
+            raise KeyFileError(f"{path}: the decrypted key is not a valid 32-byte {alg} key") from exc
+    encoded = doc.get("private_key")
     try:
         version = int(key_id.split(":", 1)[1])
         seed = base64.b64decode(str(encoded), validate=True)
