@@ -3,7 +3,8 @@
 Layout (``tamga init DIR``)::
 
     DIR/tamga.toml            configuration
-    DIR/keys/                 private keys, folder 0700, files 0600
+    DIR/keys/                 private keys, folder 0700, files 0600; tls.crt, the
+                              self-signed TLS certificate peers pin
     DIR/peers/ID.identity.json   peers' signed identity files
     DIR/outgoing/ processed/ failed/ incoming/   the drop folders
     DIR/state/tamga.db        the store
@@ -38,6 +39,7 @@ from tamga.crypto import (
 )
 from tamga.errors import ConfigError, CryptoError, KeyFileError
 from tamga.protocol import LocalIdentity, Peer, PeerDirectory, check_node_id, read_identity
+from tamga.transport import certificate_fingerprint, check_peer_certificate, create_tls_files, load_tls_files
 from tamga.v1 import identity_pb2
 
 __all__ = [
@@ -107,6 +109,9 @@ def init_home(
     tmp.write_text(text, "utf-8")
     os.replace(tmp, home / CONFIG_NAME)
     config = load_config(home)
+    create_tls_files(
+        config.path(config.keys.tls_key), config.path(config.keys.tls_certificate), node_id, now=time.time()
+    )
     _create_store(config.path(config.store.path))
     return config
 
@@ -164,6 +169,9 @@ def load_local_identity(
 ) -> LocalIdentity:
     """This node's identity and private keys.
 
+    The TLS key and certificate are required unless the node runs in
+    plaintext mode ([server] plaintext = true), where they are used if present.
+
     Encrypted private key files are opened with ``passphrase`` or, when it is
     None, with the one :func:`read_passphrase` finds ([keys] passphrase_file,
     else TAMGA_KEY_PASSPHRASE from ``environ``, default the process's).
@@ -179,12 +187,19 @@ def load_local_identity(
     sk = load_private_key_file(sk_path, SigningKey, passphrase=passphrase)
     ek = load_private_key_file(ek_path, EncryptionKey, passphrase=passphrase)
     assert isinstance(sk, SigningKey) and isinstance(ek, EncryptionKey)
+    tls_key, tls_cert = config.path(config.keys.tls_key), config.path(config.keys.tls_certificate)
+    tls_key_pem, tls_certificate = b"", b""
+    if not config.server.plaintext or tls_key.exists() or tls_cert.exists():
+        tls = load_tls_files(tls_key, tls_cert, config.node.id)
+        tls_key_pem, tls_certificate = tls.key_pem, tls.certificate
     return LocalIdentity(
         node_id=config.node.id,
         country=config.node.country,
         authority=config.node.authority,
         signing_key=sk,
         encryption_key=ek,
+        tls_key=tls_key_pem,
+        tls_certificate=tls_certificate,
     )
 
 
@@ -227,6 +242,7 @@ def export_identity(local: LocalIdentity, endpoints: list[str], *, now: float | 
         "signing_key_id": local.signing_key.key_id,
         "encryption_key_id": local.encryption_key.key_id,
         "fingerprint": local.signing_key.public.fingerprint,
+        "tls_certificate_sha256": certificate_fingerprint(local.tls_certificate) if local.tls_certificate else "",
         "signed_identity": base64.b64encode(signed.SerializeToString()).decode(),
     }
     return json.dumps(doc, indent=2, ensure_ascii=False) + "\n"
@@ -273,6 +289,14 @@ def parse_identity_file(text: str, where: str, *, local_settings: bool = False) 
     ):
         if doc.get(key) != signed_value:
             raise ConfigError(f"{where}: readable field {key!r} does not match the signed identity")
+    tls_sha256 = certificate_fingerprint(peer.tls_certificate) if peer.tls_certificate else ""
+    if (doc.get("tls_certificate_sha256") or "") != tls_sha256:
+        raise ConfigError(f"{where}: readable field 'tls_certificate_sha256' does not match the signed identity")
+    if peer.tls_certificate:
+        try:
+            check_peer_certificate(peer.tls_certificate, peer.node_id)
+        except CryptoError as exc:
+            raise ConfigError(f"{where}: {exc}") from exc
     # "local" holds this node's own settings for the peer (peer add --endpoint); it is
     # not signed, so it is honoured only in the node's own peers folder.
     local = doc.get("local") or {}
