@@ -478,6 +478,475 @@ def cmd_adapter_new(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# -- federation governance (node/governance.py holds the logic) --------------------
+
+
+def _governance_input(func: Any) -> Any:
+    """Run a federation command; a refused proposal, identity file or option exits 2."""
+    import functools
+
+    @functools.wraps(func)
+    def wrapper(args: argparse.Namespace) -> int:
+        from tamga.governance import BadProposal
+
+        try:
+            return int(func(args))
+        except (BadProposal, _IdentityFileRefused) as exc:
+            raise _BadInput(str(exc)) from exc
+
+    return wrapper
+
+
+class _IdentityFileRefused(TamgaError):
+    """An identity file given to --founder or --add is refused."""
+
+
+def _identity_peer(path_text: str, option: str) -> Any:
+    from tamga.errors import ConfigError, CryptoError
+    from tamga.home import parse_identity_file
+
+    path = Path(path_text)
+    try:
+        text = path.read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise _IdentityFileRefused(f"{option} {path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from exc
+    try:
+        return parse_identity_file(text, str(path)).peer
+    except (ConfigError, CryptoError) as exc:
+        raise _IdentityFileRefused(f"{option} {exc}") from exc
+
+
+def _print_changes(lines: list[str]) -> None:
+    print("changes (check each line before signing):")
+    for line in lines:
+        print(f"  {line}")
+
+
+def _proposal_out(path_text: str, signed: Any, previous: Any, *, replace: bool = False) -> None:
+    from tamga.governance import format_proposal, write_new_file
+
+    write_new_file(Path(path_text), format_proposal(signed, previous), replace=replace)
+
+
+@_governance_input
+def cmd_federation_init(args: argparse.Namespace) -> int:
+    import time
+
+    from tamga.errors import ManifestError
+    from tamga.federation import describe_changes, genesis_proposal, member_from_peer, parse_manifest
+    from tamga.governance import BadProposal, parse_allow, self_peer
+
+    now = time.time()
+    peers = [_identity_peer(f, "--founder") for f in args.founder or []]
+    if args.founder_self:
+        from tamga.home import load_local_identity
+
+        config = _load(args)
+        endpoints = list(config.server.advertise)
+        if not endpoints:
+            raise BadProposal("--founder-self: this node publishes no endpoint; set [server] advertise in tamga.toml")
+        peers.append(self_peer(load_local_identity(config), endpoints, now))
+    if not peers:
+        raise BadProposal("no founder: give --founder FILE.identity.json (repeatable) and/or --founder-self")
+    seen: dict[str, str] = {}
+    for p in peers:
+        if p.node_id in seen:
+            raise BadProposal(f"founder {p.node_id} is given twice")
+        seen[p.node_id] = p.node_id
+    if not 1 <= args.threshold <= len(peers):
+        raise BadProposal(f"--threshold {args.threshold}: must be between 1 and the {len(peers)} founders")
+    allow = [parse_allow(a, seen) for a in args.allow or []]
+    try:
+        signed = genesis_proposal(
+            federation_id=args.federation,
+            founders=[member_from_peer(p, valid_from=now) for p in peers],
+            threshold=args.threshold,
+            allow=allow,
+            issued_at=now,
+            summary=args.summary or "",
+        )
+    except ManifestError as exc:
+        raise BadProposal(str(exc)) from exc
+    _proposal_out(args.out, signed, None)
+    _print_changes(describe_changes(None, parse_manifest(signed)))
+    print(f"wrote {args.out}: genesis of federation {args.federation!r}, unsigned")
+    print(f"next: every founder ({', '.join(sorted(seen))}) signs it with 'tamga federation sign {args.out}',")
+    print(f"      then each applies it with 'tamga federation apply {args.out}'.")
+    return EXIT_OK
+
+
+@_governance_input
+def cmd_federation_propose(args: argparse.Namespace) -> int:
+    import time
+
+    from tamga.errors import ManifestError
+    from tamga.federation import Changes, describe_changes, member_from_peer, parse_manifest, successor_proposal
+    from tamga.governance import (
+        DEFAULT_OVERLAP,
+        BadProposal,
+        load_state,
+        parse_allow,
+        parse_endpoint_change,
+        parse_overlap,
+        prepare_rotation,
+    )
+    from tamga.home import load_local_identity
+
+    config = _load(args)
+    state = load_state(config)
+    cur = state.current
+    now = time.time()
+    changes = Changes()
+    for f in args.add or []:
+        changes.add.append(member_from_peer(_identity_peer(f, "--add"), valid_from=now))
+    changes.remove = list(args.remove or [])
+    changes.threshold = args.threshold
+    members = set(cur.members) - set(changes.remove) | {m.node_id for m in changes.add}
+    changes.allow = [parse_allow(a, members) for a in args.allow or []]
+    changes.disallow = [parse_allow(a, members, "--disallow") for a in args.disallow or []]
+    for text in args.endpoint or []:
+        node, endpoint = parse_endpoint_change(text)
+        changes.endpoints.setdefault(node, []).append(endpoint)
+    if args.overlap is not None and not args.rotate_keys:
+        raise BadProposal("--overlap needs --rotate-keys")
+    rotation = None
+    if args.rotate_keys:
+        overlap = parse_overlap(args.overlap) if args.overlap is not None else DEFAULT_OVERLAP
+        local = load_local_identity(config)
+        rotation = prepare_rotation(config, local, cur, now=now, overlap=overlap)
+        changes.new_keys, changes.key_ends = rotation.new_keys, rotation.key_ends
+    if not (
+        changes.add
+        or changes.remove
+        or changes.threshold is not None
+        or changes.allow
+        or changes.disallow
+        or changes.endpoints
+        or changes.new_keys
+    ):
+        raise BadProposal(
+            "nothing to propose: give --add, --remove, --threshold, --allow, --disallow, --endpoint or --rotate-keys"
+        )
+    try:
+        signed = successor_proposal(cur, changes, issued_at=now, summary=args.summary or "")
+    except ManifestError as exc:
+        raise BadProposal(str(exc)) from exc
+    _proposal_out(args.out, signed, cur)
+    _print_changes(describe_changes(cur, parse_manifest(signed)))
+    if rotation is not None:
+        how = "reused the pending keys" if rotation.reused else "wrote new keys"
+        where = ", ".join(str(p) for p in rotation.written) or "keys/*.pending.key"
+        print(f"{how} {rotation.signing_key_id} and {rotation.encryption_key_id} ({where}, mode 0600);")
+        print("  the node starts using them once a version listing them is adopted.")
+    print(f"wrote {args.out}: version {cur.version + 1} of federation {cur.federation_id!r}, unsigned;")
+    print(f"next: {cur.threshold} members of version {cur.version} sign it with 'tamga federation sign {args.out}',")
+    print(f"      then any member applies it with 'tamga federation apply {args.out}'.")
+    return EXIT_OK
+
+
+def _state_or_none(config: Any) -> Any:
+    from tamga.federation import FederationState
+    from tamga.governance import federation_folder
+
+    folder = federation_folder(config)
+    return FederationState.load(folder) if FederationState.exists(folder) else None
+
+
+@_governance_input
+def cmd_federation_sign(args: argparse.Namespace) -> int:
+    from tamga.governance import check_against_node, read_proposal_file, sign_standing
+    from tamga.home import load_local_identity
+
+    config = _load(args)
+    proposal = read_proposal_file(Path(args.proposal))
+    standing = check_against_node(proposal, _state_or_none(config))
+    what = "genesis" if standing.previous is None else f"version {proposal.version}"
+    print(f"proposal {args.proposal}: {what} of federation {proposal.federation_id!r}")
+    _print_changes(standing.changes)
+    print(f"signatures so far: {standing.report()}")
+    local = load_local_identity(config)
+    signed = sign_standing(standing, local)
+    out = args.out or args.proposal
+    _proposal_out(out, signed, standing.previous, replace=out == args.proposal)
+    after = check_against_node(
+        type(proposal)(signed, proposal.manifest, {**proposal.document, "changes": standing.changes}, out),
+        _state_or_none(config),
+    )
+    print(f"signed as {local.node_id} with {local.signing_key.key_id}; wrote {out}")
+    print(f"now {after.report()}")
+    if len(after.signers) >= after.needed:
+        print(f"enough signatures: apply it with 'tamga federation apply {out}'")
+    return EXIT_OK
+
+
+def _activate(config: Any, state: Any) -> None:
+    from tamga.governance import activate_pending_keys
+
+    activated = activate_pending_keys(config, state.current)
+    if activated:
+        print(f"this node now uses its new keys {' and '.join(activated)} (the old ones are kept as *.retired.key)")
+
+
+@_governance_input
+def cmd_federation_apply(args: argparse.Namespace) -> int:
+    from tamga.federation import FederationState
+    from tamga.governance import (
+        AlreadyApplied,
+        check_against_node,
+        federation_folder,
+        read_proposal_file,
+    )
+
+    config = _load(args)
+    proposal = read_proposal_file(Path(args.proposal))
+    state = _state_or_none(config)
+    try:
+        standing = check_against_node(proposal, state)
+    except AlreadyApplied as exc:
+        print(f"nothing to do: {exc}")
+        _activate(config, state)
+        return EXIT_OK
+    _print_changes(standing.changes)
+    if len(standing.signers) < standing.needed:
+        raise TamgaError(
+            f"{args.proposal}: not applied: {standing.report()}; "
+            f"{standing.needed - len(standing.signers)} more signature(s) needed"
+        )
+    if standing.previous is None:
+        if config.node.id not in standing.eligible:
+            raise _BadInput(f"{args.proposal}: this node ({config.node.id}) is not among the founders of this genesis")
+        state = FederationState.create(federation_folder(config), proposal.signed)
+        print(
+            f"applied: this node is now in federation {state.current.federation_id!r} at version 1"
+            f" ({len(state.current.members)} members; signed by {', '.join(standing.signers)})"
+        )
+        return EXIT_OK
+    offer = state.offer([proposal.signed], source=f"proposal {args.proposal}")
+    if offer.fork:
+        raise TamgaError(str(offer.fork.get("message")))
+    if not offer.adopted:
+        raise TamgaError(f"{args.proposal}: not applied: {offer.refused or 'the version does not follow'}")
+    print(
+        f"applied: federation {state.current.federation_id!r} is now at version {state.version}"
+        f" (signed by {', '.join(standing.signers)}; {standing.needed} needed)"
+    )
+    if config.node.id not in state.current.members:
+        print(f"note: this version removes this node ({config.node.id}) from the federation")
+    _activate(config, state)
+    print("a running node picks up the new version from the federation folder.")
+    return EXIT_OK
+
+
+def cmd_federation_show(args: argparse.Namespace) -> int:
+    import time
+
+    from tamga.governance import load_state, show_document
+
+    config = _load(args)
+    doc = show_document(load_state(config), now=time.time())
+    if args.json:
+        print(json.dumps(doc, indent=2, ensure_ascii=False))
+        return EXIT_OK
+    if doc["fork"]:
+        print(f"ALARM: {doc['fork'].get('message')}")
+    print(f"federation {doc['federation_id']!r} version {doc['version']} (issued {doc['issued_at']})")
+    print(f"  hash {doc['hash']}")
+    print(f"  a change needs {doc['threshold']} of {len(doc['members'])} members' signatures")
+    print("members:")
+    for m in doc["members"]:
+        mark = " (this node)" if m["node_id"] == config.node.id else ""
+        print(
+            f"  {m['node_id']}{mark}: {m['authority']} ({m['country']}), endpoints {', '.join(m['endpoints']) or '-'}"
+        )
+        for kind in ("signing", "encryption"):
+            for k in m[f"{kind}_keys"]:
+                state = "valid now" if k["valid_now"] else "NOT valid now"
+                if k["revoked_at"]:
+                    state = f"REVOKED {k['revoked_at']}"
+                print(
+                    f"    {kind} key {k['key_id']} fingerprint {k['fingerprint']}, from {k['valid_from'] or '-'}"
+                    f" until {k['valid_until'] or 'no end'}: {state}"
+                )
+        print(f"    TLS certificate SHA-256 {m['tls_certificate_sha256'] or '- (none pinned)'}")
+    print("agreements:" if doc["agreements"] else "agreements: none (nothing may be sent)")
+    for a in doc["agreements"]:
+        print(f"  {a['sender']} -> {a['receiver']}: {', '.join(a['record_types'])}")
+    print("revocations:" if doc["revocations"] else "revocations: none")
+    for r in doc["revocations"]:
+        print(f"  {r['node_id']} {r['key_id']} at {r['revoked_at']}: {r['reason']}")
+    return EXIT_OK
+
+
+@_governance_input
+def cmd_federation_verify(args: argparse.Namespace) -> int:
+    from tamga.governance import (
+        BadProposal,
+        check_against_node,
+        federation_folder,
+        read_proposal_file,
+        verify_manifest_files,
+    )
+
+    if args.path:
+        path = Path(args.path)
+        if path.is_dir():
+            chain = verify_manifest_files(path)
+            for v in chain:
+                print(f"version {v.version}: valid (hash {v.hash.hex()[:16]})")
+            last = chain[-1]
+            print(f"{path}: the chain of federation {last.federation_id!r} is valid up to version {last.version}")
+            return EXIT_OK
+        config = _load(args)
+        proposal = read_proposal_file(path)
+        standing = check_against_node(proposal, _state_or_none(config))
+        _print_changes(standing.changes)
+        if len(standing.signers) < standing.needed:
+            raise BadProposal(f"{path}: not yet valid: {standing.report()}")
+        print(f"{path}: valid: {standing.report()}; it can be applied")
+        return EXIT_OK
+    config = _load(args)
+    chain = verify_manifest_files(federation_folder(config))
+    from tamga.governance import load_state
+
+    state = load_state(config)  # also checks the revocations
+    for v in chain:
+        print(
+            f"version {v.version}: valid (hash {v.hash.hex()[:16]}, {len(v.members)} members, threshold {v.threshold})"
+        )
+    print(f"this node's chain of federation {state.current.federation_id!r} is valid up to version {state.version}")
+    if state.revocations:
+        print(f"{len(state.revocations)} key revocation(s), each valid")
+    if state.fork:
+        print(f"ALARM: {state.fork.get('message')}")
+    return EXIT_OK
+
+
+@_governance_input
+def cmd_federation_revoke_key(args: argparse.Namespace) -> int:
+    import time
+
+    from tamga.governance import load_state, revoke_own_key
+
+    config = _load(args)
+    state = load_state(config)
+    _, signer = revoke_own_key(config, state, args.key_id, args.reason, now=time.time())
+    print(f"revoked {args.key_id} of {config.node.id} now, signed with {signer}: {args.reason.strip()}")
+    print("every member refuses it from now on once it has the revocation (peers get it by gossip).")
+    return EXIT_OK
+
+
+def _add_federation_parser(sub: Any, add: Any, home_help: str) -> None:
+    fed = sub.add_parser(
+        "federation",
+        help="the co-signed federation manifest: propose, sign, apply, show",
+        description="The federation manifest lists the members, their keys and endpoints, and the agreements. "
+        "Every change is a proposal file that members sign (all founders for the genesis, then the threshold "
+        "of members of the current version) and then apply. Each command shows the changes in words.",
+    )
+    fsub = fed.add_subparsers(dest="federation_command", metavar="COMMAND", required=True)
+    allow_help = (
+        "SENDER:RECEIVER:TYPES, an agreement: SENDER may send TYPES (comma-separated record types) to RECEIVER; "
+        "'*' for every member or every type (repeatable)"
+    )
+    sp = add(
+        "init",
+        cmd_federation_init,
+        "write a genesis proposal from the founders' identity files",
+        "Write the genesis (version 1) of a new federation from the founders' identity files ('tamga identity "
+        "export'). Every founder must sign it. No agreement is made unless --allow is given ('*:*:*': every "
+        "member sends every record type to every other).",
+        parent=fsub,
+    )
+    sp.add_argument("--federation", required=True, metavar="ID", help="federation id, e.g. sco-customs")
+    sp.add_argument("--founder", action="append", metavar="FILE", help="a founder's identity file (repeatable)")
+    sp.add_argument("--founder-self", action="store_true", help="add this node (from --home) as a founder")
+    sp.add_argument("--threshold", required=True, type=int, metavar="K", help="signatures needed for later changes")
+    sp.add_argument("--allow", action="append", metavar="S:R:TYPES", help=allow_help)
+    sp.add_argument("--summary", help="a sentence for the signers: what and why")
+    sp.add_argument("--out", required=True, metavar="PROPOSAL", help="proposal file to write (must not exist)")
+    sp.add_argument("--home", help=home_help)
+
+    sp = add(
+        "propose",
+        cmd_federation_propose,
+        "write the next version of this node's manifest as a proposal",
+        "Write a proposal for the version after this node's current one. Options combine and repeat. "
+        "--rotate-keys writes this node's next keys (mode 0600) as keys/signing.pending.key and "
+        "keys/encryption.pending.key, lists them valid from now, and ends the current keys after --overlap.",
+        parent=fsub,
+    )
+    sp.add_argument("--add", action="append", metavar="FILE", help="add a member from its identity file")
+    sp.add_argument("--remove", action="append", metavar="NODE", help="remove a member")
+    sp.add_argument("--threshold", type=int, metavar="K", help="change the signatures needed for a change")
+    sp.add_argument("--allow", action="append", metavar="S:R:TYPES", help=allow_help)
+    sp.add_argument("--disallow", action="append", metavar="S:R:TYPES", help="end an agreement (same form)")
+    sp.add_argument("--endpoint", action="append", metavar="NODE=HOST:PORT", help="set a member's endpoints")
+    sp.add_argument("--rotate-keys", action="store_true", help="new signing and encryption keys for this node")
+    sp.add_argument("--overlap", metavar="DURATION", help="how long the old keys stay valid (default 7d)")
+    sp.add_argument("--summary", help="a sentence for the signers: what and why")
+    sp.add_argument("--out", required=True, metavar="PROPOSAL", help="proposal file to write (must not exist)")
+    sp.add_argument("--home", help=home_help)
+
+    sp = add(
+        "sign",
+        cmd_federation_sign,
+        "show a proposal's changes and signatures, and add this node's signature",
+        "Check a proposal, show what it changes and who has signed, then add this node's signature with its "
+        "identity key. A proposal with a signature that does not verify, or whose readable changes differ from "
+        "the signed manifest, is refused.",
+        parent=fsub,
+    )
+    sp.add_argument("proposal", help="proposal file")
+    sp.add_argument("--out", metavar="FILE", help="write the signed proposal here (default: in place)")
+    sp.add_argument("--home", help=home_help)
+
+    sp = add(
+        "apply",
+        cmd_federation_apply,
+        "install a genesis or adopt a version once enough members signed it",
+        "Install a genesis signed by every founder, or adopt the next version signed by enough members of the "
+        "current one. Otherwise says who signed and how many signatures are missing, and changes nothing.",
+        parent=fsub,
+    )
+    sp.add_argument("proposal", help="proposal file")
+    sp.add_argument("--home", help=home_help)
+
+    sp = add(
+        "show",
+        cmd_federation_show,
+        "the current version: members, keys, agreements, revocations",
+        "Show the federation id, version, threshold, members (country, authority, endpoints, keys with validity "
+        "and fingerprints, pinned TLS certificate), agreements, key revocations and any fork alarm.",
+        parent=fsub,
+    )
+    sp.add_argument("--json", action="store_true", help="machine-readable output")
+    sp.add_argument("--home", help=home_help)
+
+    sp = add(
+        "verify",
+        cmd_federation_verify,
+        "verify this node's chain, a proposal, or a folder of manifests",
+        "Without PATH, verify this node's chain from its genesis and its key revocations. PATH may be a proposal "
+        "file (checked against this node's chain) or a folder of manifests v000001.pb... (verified from its "
+        "genesis). Says which version is valid and what is wrong with the first that is not.",
+        parent=fsub,
+    )
+    sp.add_argument("path", nargs="?", metavar="PROPOSAL|CHAIN-FOLDER", help="what to verify")
+    sp.add_argument("--home", help=home_help)
+
+    sp = add(
+        "revoke-key",
+        cmd_federation_revoke_key,
+        "revoke one of this node's keys now (no vote needed)",
+        "Revoke one of this node's keys at once, signed with another valid key of this node if it has one, else "
+        "with the key itself. Members refuse the key as soon as they have the revocation (gossip).",
+        parent=fsub,
+    )
+    sp.add_argument("key_id", metavar="KEY_ID", help="e.g. ed25519:1 or x25519:1")
+    sp.add_argument("--reason", required=True, help="why (shown to every member)")
+    sp.add_argument("--home", help=home_help)
+
+
 # -- parser ----------------------------------------------------------------------
 
 
@@ -663,6 +1132,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sp.add_argument("name", help="adapter name: lowercase letters, digits, underscores (e.g. demo_xx)")
     sp.add_argument("--dir", help="folder to create (default: ./tamga-adapter-NAME, underscores as hyphens)")
+    _add_federation_parser(sub, add, home_help)
     return p
 
 
