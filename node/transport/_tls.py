@@ -92,7 +92,8 @@ class TlsIdentity:
 def generate_tls_identity(node_id: str, *, now: float, validity_days: int = TLS_VALIDITY_DAYS) -> TlsIdentity:
     """A fresh ECDSA P-256 key and a self-signed certificate for ``<node-id>.tamga.invalid``."""
     key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, tls_name(node_id))])
+    # The common name is the node id (at most 63 characters; a CN allows 64); the SAN holds the DNS name.
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, node_id)])
     start = datetime.datetime.fromtimestamp(now, datetime.UTC) - datetime.timedelta(hours=1)
     cert = (
         x509.CertificateBuilder()

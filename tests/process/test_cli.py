@@ -266,16 +266,17 @@ def test_init_writes_private_keys_0600_in_a_0700_folder(tmp_path: Path, umask: i
     assert result.returncode == 0, describe(result)
     assert stat.S_IMODE((home / "keys").stat().st_mode) == 0o700
     keys = sorted((home / "keys").iterdir())
-    assert [k.name for k in keys] == ["encryption.key", "signing.key"]
+    assert [k.name for k in keys] == ["encryption.key", "signing.key", "tls.crt", "tls.key"]
     for key in keys:
-        assert stat.S_IMODE(key.stat().st_mode) == 0o600, key
+        # tls.crt is the public certificate peers pin; every private key is 0600.
+        assert stat.S_IMODE(key.stat().st_mode) == (0o644 if key.name == "tls.crt" else 0o600), key
     assert "0600" in result.stdout
     node = InitNode(home, "KZ", 7400, "", result.stdout)
     for secret in private_key_texts(node):
         assert secret not in result.stdout + result.stderr
 
 
-@pytest.mark.parametrize("which", ["signing", "encryption"])
+@pytest.mark.parametrize("which", ["signing", "encryption", "tls"])
 def test_run_refuses_a_key_file_others_can_read(templates: Templates, tmp_path: Path, which: str) -> None:
     node = clone(templates.bare, tmp_path)
     key = node.home / "keys" / f"{which}.key"
