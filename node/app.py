@@ -4,6 +4,13 @@ config ─▶ keys, peers, adapter, store
 Receiver ◀─ gRPC server ◀─ peers
 DropFolder ─▶ Submitter ─▶ store.outbox ─▶ PeerQueue (one per peer) ─▶ peers
 store.inbox ─▶ Handoff ─▶ incoming folder
+Federation (HOME/federation, gossip) ─▶ peers, rules, own keys ─▶ all of the above
+
+With a federation manifest the peers are the other members of its current
+version and change while the node runs (a version adopted by gossip, ``tamga
+federation apply``, a revocation, keys starting or ending): every part holds
+the one live peer directory, and :meth:`Node._federation_changed` starts and
+stops delivery queues and switches the node to its newest own keys.
 """
 
 from __future__ import annotations
@@ -13,20 +20,22 @@ import contextlib
 import fcntl
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import Any
 
 import grpc
 from tamga.adapters import Adapter, load_adapter
 from tamga.config import Config
 from tamga.errors import ConfigError, TamgaError
+from tamga.federation._node import Federation
 from tamga.handoff import Handoff
 from tamga.home import load_local_identity, load_peers
 from tamga.inbound import Receiver
 from tamga.intake import DropFolder, Submitter
 from tamga.logging import get_logger
 from tamga.outbound import PeerQueue
-from tamga.protocol import LocalIdentity, PeerDirectory
+from tamga.protocol import LocalIdentity, Peer, PeerDirectory
 from tamga.store import Store
 from tamga.transport import ExchangeServicer, ServerTls, TlsIdentity, build_server, open_channel
 
@@ -47,8 +56,14 @@ class Node:
         adapter: Adapter,
         store: Store,
         clock: Callable[[], float],
+        federation: Federation | None = None,
     ) -> None:
         self.config = config
+        if federation is None:
+            federation = Federation(folder=config.path(Path("federation")), local=local, pinned=peers, clock=clock)
+        self.federation = federation
+        local = federation.local
+        peers = federation.peers
         self.local = local
         self.peers = peers
         self.adapter = adapter
@@ -62,6 +77,10 @@ class Node:
         self._channels: list[grpc.aio.Channel] = []
         self._tasks: list[asyncio.Task[None]] = []
         self.queues: dict[str, PeerQueue] = {}
+        self._queue_tasks: dict[str, asyncio.Task[None]] = {}
+        self._queue_channels: dict[str, grpc.aio.Channel] = {}
+        self._restarting: set[str] = set()
+        self._working = False
         self.handoff = Handoff(
             local=local,
             peers=peers,
@@ -108,13 +127,16 @@ class Node:
         """
         local = load_local_identity(config)
         peers = load_peers(config)
+        federation = Federation.open(config, local, peers, clock=clock)
         options = {
             k: str(config.path(Path(v))) if k.endswith("_file") and isinstance(v, str) else v
             for k, v in config.adapter.options.items()
         }
         adapter = load_adapter(config.adapter.name, options)
         store = await Store.open(config.path(config.store.path))
-        return cls(config=config, local=local, peers=peers, adapter=adapter, store=store, clock=clock)
+        return cls(
+            config=config, local=local, peers=peers, adapter=adapter, store=store, clock=clock, federation=federation
+        )
 
     def _wake_queues(self, peer_ids: set[str]) -> None:
         for pid in peer_ids:
@@ -147,7 +169,9 @@ class Node:
         else:
             peers = self.peers
             server_tls = ServerTls(tls, lambda: [p.tls_certificate for p in peers if p.tls_certificate])
-        servicer = ExchangeServicer(self.receiver, identity, peers=None if tls is None else self.peers)
+        servicer = ExchangeServicer(
+            self.receiver, identity, peers=None if tls is None else self.peers, federation=self.federation
+        )
         self._server, self.port, self._health = await build_server(servicer, self.config.server.listen, tls=server_tls)
 
     @property
@@ -160,22 +184,12 @@ class Node:
     async def start_work(self) -> None:
         """Start the delivery loops, the drop-folder watcher and the hand-off."""
         cfg = self.config
-        tls = self.tls
+        self._working = True
         for peer in self.peers:
-            try:
-                channel = open_channel(peer.endpoints[0], peer=peer, tls=tls)
-            except TamgaError as exc:
-                # Records for it stay queued; status shows why nothing is delivered.
-                log.error("peer_unreachable", peer=peer.node_id, error=str(exc))
-                now = self.clock()
-                await self.store.record_failure(peer.node_id, error=str(exc), now=now, retry_at=now)
-                continue
-            self._channels.append(channel)
-            q = PeerQueue(
-                peer=peer, local=self.local, store=self.store, channel=channel, cfg=cfg.delivery, clock=self.clock
-            )
-            self.queues[peer.node_id] = q
-            self._tasks.append(asyncio.create_task(q.run(), name=f"deliver-{peer.node_id}"))
+            await self._start_queue(peer)
+        self.federation.channel_for = self._queue_channels.get
+        self.federation.on_change.append(self._federation_changed)
+        self._tasks.append(asyncio.create_task(self.federation.run(), name="federation"))
         self._tasks.append(asyncio.create_task(self.drop_folder.run(), name="drop-folder"))
         self._tasks.append(asyncio.create_task(self.handoff.run(), name="handoff"))
         self._write_run_files()
@@ -186,9 +200,90 @@ class Node:
             node=self.local.node_id,
             listen=f"{host}:{self.port}",
             peers=[p.node_id for p in self.peers],
+            manifest_version=self.federation.version,
             adapter=self.adapter.name,
             fingerprint=self.local.signing_key.public.fingerprint,
         )
+
+    async def _start_queue(self, peer: Peer) -> None:
+        """Open a channel to a peer and start its delivery loop."""
+        try:
+            channel = open_channel(peer.endpoints[0], peer=peer, tls=self.tls)
+        except TamgaError as exc:
+            # Records for it stay queued; status shows why nothing is delivered.
+            log.error("peer_unreachable", peer=peer.node_id, error=str(exc))
+            now = self.clock()
+            await self.store.record_failure(peer.node_id, error=str(exc), now=now, retry_at=now)
+            return
+        self._queue_channels[peer.node_id] = channel
+        q = PeerQueue(
+            peer=peer,
+            local=self.local,
+            store=self.store,
+            channel=channel,
+            cfg=self.config.delivery,
+            clock=self.clock,
+            manifest_version=lambda: self.federation.version,
+            on_manifest_version=self.federation.seen,
+        )
+        self.queues[peer.node_id] = q
+        self._queue_tasks[peer.node_id] = asyncio.create_task(q.run(), name=f"deliver-{peer.node_id}")
+
+    async def _stop_queue(self, peer_id: str) -> None:
+        """End a peer's delivery loop; what is queued for it stays in the store."""
+        self.queues.pop(peer_id, None)
+        task = self._queue_tasks.pop(peer_id, None)
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        channel = self._queue_channels.pop(peer_id, None)
+        if channel is not None:
+            await channel.close()
+
+    async def _restart_queue(self, peer_id: str, peer: Peer | None) -> None:
+        await self._stop_queue(peer_id)
+        if peer is not None and self._working:
+            await self._start_queue(peer)
+
+    def _federation_changed(self) -> None:
+        """The federation changed: switch own keys, start, update or stop delivery queues."""
+        local = self.federation.local
+        if local is not self.local:
+            self.local = local
+            for part in (self.receiver, self.submitter, self.handoff, *self.queues.values()):
+                part.local = local
+            log.info(
+                "own_keys_in_use",
+                node=local.node_id,
+                signing_key=local.signing_key.key_id,
+                encryption_key=local.encryption_key.key_id,
+                manifest_version=self.federation.version,
+            )
+        if not self._working:
+            return
+        wanted = {p.node_id: p for p in self.peers}
+        for pid, q in list(self.queues.items()):
+            peer = wanted.get(pid)
+            if peer is q.peer or pid in self._restarting:
+                continue
+            reach = (q.peer.endpoints, q.peer.tls_certificate)
+            if peer is not None and (peer.endpoints, peer.tls_certificate) == reach:
+                q.peer = peer  # new keys only: the next session uses them
+                continue
+            if peer is None:
+                log.warning("peer_removed", peer=pid, manifest_version=self.federation.version)
+            self._spawn(self._restart_queue(pid, peer), f"requeue-{pid}")
+        for pid, peer in wanted.items():
+            if pid not in self.queues and pid not in self._restarting:
+                log.info("peer_added", peer=pid, manifest_version=self.federation.version)
+                self._spawn(self._restart_queue(pid, peer), f"requeue-{pid}")
+
+    def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
+        pid = name.removeprefix("requeue-")
+        self._restarting.add(pid)
+        task = asyncio.get_running_loop().create_task(coro, name=name)
+        task.add_done_callback(lambda _t: self._restarting.discard(pid))
+        self._tasks.append(task)
 
     def _lock_directory(self) -> None:
         """One running node per node directory: hold an exclusive lock on run/lock.
@@ -228,9 +323,13 @@ class Node:
             log.info("node_stopping", node=self.local.node_id)
         if self._health is not None:
             await self._health.enter_graceful_shutdown()
+        self._working = False
+        await self.federation.stop()
         for t in self._tasks:
             t.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        for pid in list(self.queues):
+            await self._stop_queue(pid)
         if self._server is not None:
             await self._server.stop(self.config.server.grace)
         for ch in self._channels:

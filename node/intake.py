@@ -173,7 +173,9 @@ class Submitter:
                     known = ", ".join(p.node_id for p in self.peers) or "none"
                     raise RoutingError(f"no peer {node_id!r} (known peers: {known}); add it with 'tamga peer add'")
                 chosen.append(peer)
-            return [list(chosen) for _ in records]
+            chosen_plan = [list(chosen) for _ in records]
+            self._check_agreements(records, chosen_plan)
+            return chosen_plan
         plan = []
         for i, rec in enumerate(records):
             recipients: dict[str, Peer] = {}
@@ -188,7 +190,24 @@ class Submitter:
                     f"records[{i}]: no recipient; set meta.receiverCountries in the record or name peers with --to"
                 )
             plan.append(list(recipients.values()))
+        self._check_agreements(records, plan)
         return plan
+
+    def _check_agreements(self, records: Sequence[records_pb2.Record], plan: list[list[Peer]]) -> None:
+        """With a federation manifest: every (recipient, record type) needs an agreement (deny by default).
+
+        Raises:
+            RoutingError: naming the record, the manifest version, sender, type and recipient.
+        """
+        policy = getattr(self.peers, "policy", None)
+        if policy is None:  # pinned peers (no manifest): no agreement check
+            return
+        me = self.local.node_id
+        for i, (rec, recipients) in enumerate(zip(records, plan, strict=True)):
+            rtype = record_type_of(rec)
+            for peer in recipients:
+                if not policy.allows(me, peer.node_id, rtype):
+                    raise RoutingError(f"records[{i}]: {policy.no_agreement(me, peer.node_id, rtype)}")
 
     def _seal_all(self, records: Sequence[records_pb2.Record], plan: list[list[Peer]], now: float) -> list[Sealed]:
         out = []

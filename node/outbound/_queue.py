@@ -40,7 +40,14 @@ def describe(exc: BaseException) -> str:
 
 
 class PeerQueue:
-    """Delivers the outbox of one peer."""
+    """Delivers the outbox of one peer.
+
+    Args:
+        manifest_version: The federation manifest version this node holds
+            (0: none), sent with every batch.
+        on_manifest_version: Told (peer id, version) of the version each
+            response names, so a newer one is fetched (gossip).
+    """
 
     def __init__(
         self,
@@ -51,7 +58,11 @@ class PeerQueue:
         channel: grpc.aio.Channel,
         cfg: DeliveryConfig,
         clock: Callable[[], float] = time.time,
+        manifest_version: Callable[[], int] = lambda: 0,
+        on_manifest_version: Callable[[str, int], None] | None = None,
     ) -> None:
+        self.manifest_version = manifest_version
+        self.on_manifest_version = on_manifest_version
         self.peer = peer
         self.local = local
         self.store = store
@@ -147,7 +158,9 @@ class PeerQueue:
                         batch_id=batch_id,
                         envelopes=[envelope_pb2.Envelope.FromString(r.envelope) for r in rows],
                     )
-                    await call.write(exchange_pb2.ExchangeRequest(batch=batch))
+                    await call.write(
+                        exchange_pb2.ExchangeRequest(batch=batch, manifest_version=self.manifest_version())
+                    )
                     log.debug("batch_sent", peer=peer_id, batch_id=batch_id, envelopes=len(rows))
                 await call.done_writing()
             finally:
@@ -165,6 +178,8 @@ class PeerQueue:
                 resp = await asyncio.wait_for(call.read(), cfg.receipt_timeout)
                 if resp is grpc.aio.EOF:
                     raise DeliveryError(f"{peer_id} closed the stream with {len(in_flight)} batch(es) unanswered")
+                if self.on_manifest_version is not None and resp.manifest_version:
+                    self.on_manifest_version(peer_id, resp.manifest_version)
                 head = in_flight[0]
                 sent = {r.message_id: r.digest for r in head.rows}
                 outcomes = check_receipts(

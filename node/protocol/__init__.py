@@ -33,6 +33,7 @@ from tamga.protocol._identity import (
     check_node_id,
     read_identity,
 )
+from tamga.protocol._policy import LivePeerDirectory, MemberKey, Policy
 from tamga.protocol._receipts import (
     RECEIPT_PURPOSE,
     ReceiptError,
@@ -52,10 +53,13 @@ __all__ = [
     "SUPPORTED_CRYPTO_PROFILES",
     "SUPPORTED_PROTOCOL_VERSIONS",
     "Backoff",
+    "LivePeerDirectory",
     "LocalIdentity",
+    "MemberKey",
     "Opened",
     "Peer",
     "PeerDirectory",
+    "Policy",
     "ReceiptError",
     "ReceiptOutcome",
     "Refused",

@@ -271,30 +271,63 @@ def open_envelope(
             mid,
             sender,
         )
+    policy = getattr(peers, "policy", None)  # the federation manifest's rules (LivePeerDirectory), if any
     peer = peers.get(sender)
     if peer is None:
-        return refuse(R.REJECT_REASON_UNKNOWN_SENDER, f"sender {sender!r} is not a peer", mid, sender)
-    if header.sender_signing_key_id != peer.verify_key.key_id:
+        why = f" of federation manifest version {policy.version}" if policy is not None else ""
+        return refuse(R.REJECT_REASON_UNKNOWN_SENDER, f"sender {sender!r} is not a peer{why}", mid, sender)
+    if policy is not None:
+        if header.record_type in RECORD_TYPES and not policy.allows(sender, local.node_id, header.record_type):
+            return refuse(
+                R.REJECT_REASON_NO_AGREEMENT,
+                policy.no_agreement(sender, local.node_id, header.record_type),
+                mid,
+                sender,
+            )
+        created = header.created_at.ToNanoseconds() / 1e9 if header.HasField("created_at") else 0.0
+        keys = policy.sender_keys(
+            sender,
+            header.sender_signing_key_id,
+            header.sender_encryption_key_id,
+            at=created,
+            now=created if now is None else now,
+        )
+        if isinstance(keys, str):
+            return refuse(R.REJECT_REASON_KEY_NOT_VALID, keys, mid, sender)
+        verify_key, sender_encryption_key = keys
+        own = policy.channel(header.recipient_encryption_key_id, sender, sender_encryption_key)
+        if own is None:
+            return refuse(
+                R.REJECT_REASON_UNKNOWN_KEY,
+                f"encrypted to {header.recipient_encryption_key_id!r}, not a key of this node in federation manifest "
+                f"version {policy.version} (this node's keys: {', '.join(sorted(policy.own_encryption_keys))})",
+                mid,
+                sender,
+            )
+        channel = own
+    elif header.sender_signing_key_id != peer.verify_key.key_id:
         return refuse(
             R.REJECT_REASON_UNKNOWN_KEY,
             f"signing key {header.sender_signing_key_id!r} is not {sender}'s current key",
             mid,
             sender,
         )
-    if header.sender_encryption_key_id != peer.encryption_key.key_id:
+    elif header.sender_encryption_key_id != peer.encryption_key.key_id:
         return refuse(
             R.REJECT_REASON_UNKNOWN_KEY,
             f"encryption key {header.sender_encryption_key_id!r} is not {sender}'s current key",
             mid,
             sender,
         )
-    if header.recipient_encryption_key_id != local.encryption_key.key_id:
+    elif header.recipient_encryption_key_id != local.encryption_key.key_id:
         return refuse(
             R.REJECT_REASON_UNKNOWN_KEY,
             f"encrypted to {header.recipient_encryption_key_id!r}, this node's key is {local.encryption_key.key_id!r}",
             mid,
             sender,
         )
+    else:
+        channel, verify_key = peer.channel(local), peer.verify_key
     if not _valid_uuid(mid):
         return refuse(R.REJECT_REASON_MALFORMED_ENVELOPE, "message id is not a UUID", mid, sender)
     if header.record_type not in RECORD_TYPES:
@@ -307,11 +340,11 @@ def open_envelope(
     if len(envelope.signature) != 64:
         return refuse(R.REJECT_REASON_BAD_SIGNATURE, "signature is not 64 bytes", mid, sender)
     try:
-        plaintext = peer.channel(local).decrypt(envelope.body)
+        plaintext = channel.decrypt(envelope.body)
     except CryptoError as exc:
         return refuse(R.REJECT_REASON_DECRYPTION_FAILED, str(exc), mid, sender)
     try:
-        peer.verify_key.verify(ENVELOPE_PURPOSE, envelope.signature, envelope.header, plaintext)
+        verify_key.verify(ENVELOPE_PURPOSE, envelope.signature, envelope.header, plaintext)
     except CryptoError as exc:
         return refuse(R.REJECT_REASON_BAD_SIGNATURE, str(exc), mid, sender)
     if now is not None:
@@ -351,10 +384,23 @@ def open_stored(envelope_bytes: bytes, *, local: LocalIdentity, peers: PeerDirec
         header = envelope_pb2.EnvelopeHeader.FromString(env.header)
     except DecodeError as exc:
         raise CryptoError("stored envelope does not parse") from exc
-    peer = peers.get(header.sender)
-    if peer is None:
-        raise CryptoError(f"stored envelope from {header.sender!r}, no longer a peer")
-    plaintext = peer.channel(local).decrypt(env.body)
+    policy = getattr(peers, "policy", None)
+    if policy is not None:
+        # Keys by the ids the header names: the envelope may predate a rotation on either side.
+        channel = policy.stored_channel(
+            header.recipient_encryption_key_id, header.sender, header.sender_encryption_key_id
+        )
+        if channel is None:
+            raise CryptoError(
+                f"stored envelope from {header.sender!r}: key {header.sender_encryption_key_id!r} or this node's "
+                f"key {header.recipient_encryption_key_id!r} is no longer in the federation manifest"
+            )
+    else:
+        peer = peers.get(header.sender)
+        if peer is None:
+            raise CryptoError(f"stored envelope from {header.sender!r}, no longer a peer")
+        channel = peer.channel(local)
+    plaintext = channel.decrypt(env.body)
     try:
         return records_pb2.Record.FromString(plaintext[SALT_SIZE:])
     except DecodeError as exc:

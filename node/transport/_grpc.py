@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, Protocol
 
 import grpc
+from google.protobuf.message import DecodeError
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from tamga.errors import ConfigError, StoreError
 from tamga.inbound import Receiver
@@ -52,6 +53,8 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServiceServicer):
         pipeline_depth: Batches opened ahead of the one being committed.
         peers: With TLS, the peers whose pinned certificates authenticate
             callers; None on a plaintext server (development only).
+        federation: The node's federation (manifest version, GetManifest,
+            gossip); None serves version 0 and no manifest.
     """
 
     def __init__(
@@ -61,7 +64,9 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServiceServicer):
         pipeline_depth: int = 3,
         *,
         peers: PeerDirectory | None = None,
+        federation: ManifestSource | None = None,
     ) -> None:
+        self.federation = federation
         self.receiver = receiver
         self.identity = identity
         self.pipeline_depth = pipeline_depth
@@ -125,6 +130,10 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServiceServicer):
         async def read() -> None:
             try:
                 async for request in request_iterator:
+                    if request.manifest_version and self.federation is not None:
+                        sender = _batch_sender(request.batch)
+                        if sender:
+                            self.federation.seen(sender, request.manifest_version)
                     task = asyncio.create_task(self.receiver.open_batch(request.batch))
                     await opening.put((request.batch, task))
             finally:
@@ -146,7 +155,7 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServiceServicer):
                         grpc.StatusCode.UNAVAILABLE,
                         "the receiving node could not commit the batch; no receipt; retry later",
                     )
-                yield exchange_pb2.ExchangeResponse(receipts=signed)
+                yield exchange_pb2.ExchangeResponse(receipts=signed, manifest_version=self._manifest_version())
             await reader  # surfaces a broken request stream
         finally:
             reader.cancel()
@@ -164,6 +173,39 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServiceServicer):
             protocol_versions=sorted(SUPPORTED_PROTOCOL_VERSIONS, reverse=True),
             crypto_profiles=list(SUPPORTED_CRYPTO_PROFILES),
         )
+
+
+    def _manifest_version(self) -> int:
+        return self.federation.version if self.federation is not None else 0
+
+    async def GetManifest(
+        self, request: exchange_pb2.GetManifestRequest, context: grpc.aio.ServicerContext
+    ) -> exchange_pb2.GetManifestResponse:
+        await self._check_client(context)
+        if self.federation is None:
+            return exchange_pb2.GetManifestResponse()
+        return self.federation.get_manifest(request.from_version)
+
+
+class ManifestSource(Protocol):
+    """What the servicer needs of the node's federation (:class:`tamga.federation._node.Federation`)."""
+
+    @property
+    def version(self) -> int: ...
+
+    def get_manifest(self, from_version: int) -> exchange_pb2.GetManifestResponse: ...
+
+    def seen(self, peer_id: str, version: int) -> None: ...
+
+
+def _batch_sender(batch: envelope_pb2.EnvelopeBatch) -> str:
+    """The sender the first envelope's header names (unverified: only a hint of whom to ask for a manifest)."""
+    for env in batch.envelopes[:1]:
+        try:
+            return envelope_pb2.EnvelopeHeader.FromString(env.header).sender
+        except DecodeError:
+            return ""
+    return ""
 
 
 def _pinned_fingerprint(peer: Peer) -> str | None:

@@ -1,0 +1,517 @@
+"""The federation as a running node sees it: membership, rules, own keys, gossip.
+
+Two modes:
+
+- **Manifest mode** (``HOME/federation`` holds a chain): the node's peers are
+  the other members of the current version with their keys valid now
+  (:func:`~tamga.federation.peers_from_manifest`), agreements and key
+  validity are enforced at both ends (:class:`~tamga.protocol.Policy`), and
+  the node signs and seals with the newest of its own keys the manifest
+  lists as valid now.
+- **Pinned mode** (no manifest): the peers of the ``peers/`` folder, no
+  agreement check, the keys of ``keys/signing.key`` and ``keys/encryption.key``.
+
+The node holds one :class:`~tamga.protocol.LivePeerDirectory`; every change
+(a version adopted by gossip, ``tamga federation apply`` writing the folder,
+a revocation, a key starting or ending with time) rebuilds its content in
+place, then the node's ``on_change`` callbacks run (delivery queues, own keys).
+
+Gossip: every ExchangeRequest carries the sender's manifest version and every
+ExchangeResponse the receiver's. A node that sees a peer hold a higher
+version fetches from it with GetManifest, starting at its *own* version, so a
+different manifest of the version it holds (a fork) is seen in the same
+call. A periodic pull from each peer is the backstop for peers it does not
+exchange records with. Forks are logged (error, ``manifest_fork``), kept in
+``fork.json`` and shown by ``tamga status``; the node keeps its own chain.
+
+Own keys: ``keys/signing.key`` and ``keys/encryption.key``, plus any
+``keys/signing.*.key`` and ``keys/encryption.*.key`` (a rotation writes the
+new key pair as ``signing.next.key`` and ``encryption.next.key``). The node
+uses a pending key only once the manifest lists it as valid, and keeps every
+own encryption key the manifest still lists to open what was sealed to it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import grpc
+from tamga.config import Config
+from tamga.crypto import EncryptionKey, SigningKey, is_encrypted_key_file, load_private_key_file
+from tamga.errors import ManifestError, TamgaError
+from tamga.federation import current_key, peers_from_manifest
+from tamga.federation._manifest import VerifiedManifest
+from tamga.federation._state import FederationState, Offer
+from tamga.logging import get_logger
+from tamga.protocol import LivePeerDirectory, LocalIdentity, MemberKey, Peer, PeerDirectory, Policy
+from tamga.v1 import exchange_pb2, exchange_pb2_grpc
+
+__all__ = ["FOLDER_POLL", "GOSSIP_INTERVAL", "REFRESH_INTERVAL", "Federation", "KeyWarning", "key_warnings"]
+
+log = get_logger("tamga.federation")
+
+FOLDER_POLL = 2.0
+"""Seconds between looks at the federation folder (``tamga federation apply`` writes there)."""
+REFRESH_INTERVAL = 60.0
+"""Seconds between rebuilds of the peer directory (keys start and end with time)."""
+GOSSIP_INTERVAL = 30.0
+"""Seconds between periodic GetManifest pulls from each peer."""
+FETCH_TIMEOUT = 10.0
+WARN_DAYS = 30
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class KeyWarning:
+    """A key (this node's or a peer's) that ends soon."""
+
+    node_id: str
+    key_id: str
+    kind: str  # "signing" | "encryption"
+    ends_at: float
+    own: bool
+
+    def words(self, now: float) -> str:
+        from datetime import UTC, datetime
+
+        days = (self.ends_at - now) / 86400
+        whose = "this node's" if self.own else f"peer {self.node_id}'s"
+        when = datetime.fromtimestamp(self.ends_at, UTC).strftime("%Y-%m-%d %H:%M UTC")
+        return f"{whose} {self.kind} key {self.key_id} ends {when} (in {days:.0f} days): rotate it"
+
+
+def key_warnings(state: FederationState, local_node_id: str, now: float, days: float = WARN_DAYS) -> list[KeyWarning]:
+    """Keys valid now that end within ``days`` and have no successor valid after them.
+
+    A member that already has another key of the same kind valid beyond the
+    end (a rotation in progress) is not warned about.
+    """
+    out = []
+    revoked = state.revoked()
+    for member in state.current.members.values():
+        for kind, keys in (("signing", member.signing_keys), ("encryption", member.encryption_keys)):
+            for k in keys:
+                rev = revoked.get((member.node_id, k.key_id))
+                if k.valid_until is None or not k.valid_at(now, rev) or k.valid_until - now > days * 86400:
+                    continue
+                successor = any(
+                    o.key_id != k.key_id
+                    and (o.valid_until is None or o.valid_until > k.valid_until)
+                    and revoked.get((member.node_id, o.key_id)) is None
+                    for o in keys
+                )
+                if not successor:
+                    out.append(
+                        KeyWarning(member.node_id, k.key_id, kind, k.valid_until, member.node_id == local_node_id)
+                    )
+    return out
+
+
+def _own_key_files(config: Config) -> tuple[list[Path], list[Path]]:
+    """This node's signing and encryption key files: the configured ones first, then pending ones."""
+    out = []
+    for path in (config.path(config.keys.signing), config.path(config.keys.encryption)):
+        stem = path.name.removesuffix(".key")
+        extra = sorted(p for p in path.parent.glob(f"{stem}.*.key") if p != path)
+        out.append([path, *extra])
+    return out[0], out[1]
+
+
+def _newest_time(folder: Path) -> float:
+    """The newest modification time in the federation folder (0 when there is none)."""
+    newest = 0.0
+    for sub in (folder, folder / "manifests", folder / "revocations"):
+        try:
+            with os.scandir(sub) as entries:
+                for e in entries:
+                    try:
+                        newest = max(newest, e.stat(follow_symlinks=False).st_mtime)
+                    except FileNotFoundError:
+                        continue
+            newest = max(newest, sub.stat().st_mtime)
+        except FileNotFoundError:
+            continue
+    return newest
+
+
+class Federation:
+    """Membership, rules and own keys of one running node, kept current.
+
+    Args:
+        folder: ``HOME/federation``.
+        local: This node as its key files make it (the configured keys).
+        pinned: The peers of the ``peers/`` folder (used when there is no manifest).
+        own_signing: Every own signing key held (configured and pending).
+        own_encryption: Every own encryption key held (configured and pending).
+        clock: Seconds since the epoch.
+    """
+
+    def __init__(
+        self,
+        *,
+        folder: Path,
+        local: LocalIdentity,
+        pinned: PeerDirectory,
+        own_signing: list[SigningKey] | None = None,
+        own_encryption: list[EncryptionKey] | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.folder = folder
+        self.configured = local
+        self.local = local
+        self.pinned = pinned
+        self.own_signing = own_signing or [local.signing_key]
+        self.own_encryption = own_encryption or [local.encryption_key]
+        self.clock = clock
+        self.peers = LivePeerDirectory()
+        self.state: FederationState | None = None
+        self.on_change: list[Callable[[], None]] = []
+        # Called with the current version on every rebuild: moves pending key files into place
+        # once the manifest lists them (tamga.governance.activate_pending_keys).
+        self.activate_keys: Callable[[VerifiedManifest], list[str]] | None = None
+        # Reads every own key file again (a rotation writes pending ones while the node runs).
+        self.key_loader: Callable[[], tuple[list[SigningKey], list[EncryptionKey]]] | None = None
+        self.keys_dir: Path | None = None
+        self._keys_mtime = 0.0
+        self.channel_for: Callable[[str], grpc.aio.Channel | None] = lambda _peer: None
+        self.folder_poll = FOLDER_POLL
+        self.refresh_interval = REFRESH_INTERVAL
+        self.gossip_interval = GOSSIP_INTERVAL
+        self._folder_mtime = 0.0
+        self._fetching: dict[str, asyncio.Task[None]] = {}
+        self._lock = asyncio.Lock()
+        if FederationState.exists(folder):
+            self.state = FederationState.load(folder)
+            self._folder_mtime = _newest_time(folder)
+        self.refresh()
+
+    @classmethod
+    def open(
+        cls,
+        config: Config,
+        local: LocalIdentity,
+        pinned: PeerDirectory,
+        *,
+        passphrase: bytes | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> Federation:
+        """Read the manifest chain (if any) and every own key file.
+
+        Raises:
+            ManifestError: the chain in ``HOME/federation`` does not verify (the node must not start).
+            KeyFileError: a pending key file is unsafe or unreadable.
+        """
+        secret = [passphrase]
+
+        def load_keys() -> tuple[list[SigningKey], list[EncryptionKey]]:
+            signing_files, encryption_files = _own_key_files(config)
+            own_signing: list[SigningKey] = [local.signing_key]
+            own_encryption: list[EncryptionKey] = [local.encryption_key]
+            for files, kind, into in (
+                (signing_files, SigningKey, own_signing),
+                (encryption_files, EncryptionKey, own_encryption),
+            ):
+                for path in files:
+                    if secret[0] is None and is_encrypted_key_file(path):
+                        from tamga.home import read_passphrase
+
+                        secret[0] = read_passphrase(config)
+                    key = load_private_key_file(path, kind, passphrase=secret[0])
+                    if all(k.public.raw != key.public.raw for k in into):
+                        into.append(key)  # type: ignore[arg-type]
+            return own_signing, own_encryption
+
+        own_signing, own_encryption = load_keys()
+        keys_dir = config.path(config.keys.signing).parent
+        fed = cls(
+            folder=config.path(Path("federation")),
+            local=local,
+            pinned=pinned,
+            own_signing=own_signing,
+            own_encryption=own_encryption,
+            clock=clock,
+        )
+        try:
+            from tamga.governance import activate_pending_keys
+        except ImportError:  # pragma: no cover - governance is part of the node
+            return fed
+
+        def activate(manifest: VerifiedManifest) -> list[str]:
+            return activate_pending_keys(config, manifest, now=clock())
+
+        fed.activate_keys = activate
+        fed.key_loader = load_keys
+        fed.keys_dir = keys_dir
+        fed._keys_mtime = _newest_time(keys_dir)
+        return fed
+
+    # -- reading -----------------------------------------------------------------------
+
+    @property
+    def version(self) -> int:
+        """The manifest version held (0: pinned mode)."""
+        return self.state.version if self.state is not None else 0
+
+    @property
+    def fork(self) -> dict[str, object] | None:
+        return self.state.fork if self.state is not None else None
+
+    def get_manifest(self, from_version: int) -> exchange_pb2.GetManifestResponse:
+        """What GetManifest answers: the versions from ``from_version`` on and every revocation known."""
+        if self.state is None:
+            return exchange_pb2.GetManifestResponse()
+        return exchange_pb2.GetManifestResponse(
+            manifests=self.state.signed_from(max(int(from_version), 1)),
+            revocations=self.state.signed_revocations(),
+        )
+
+    # -- rebuilding --------------------------------------------------------------------
+
+    def _own_identity(self, now: float) -> LocalIdentity:
+        """The configured identity with the newest own keys the manifest lists as valid now."""
+        if self.state is None:
+            return self.configured
+        me = self.state.current.member(self.configured.node_id)
+        if me is None:
+            log.error(
+                "not_a_member",
+                node=self.configured.node_id,
+                version=self.version,
+                detail="this node is not a member of the federation manifest it holds; peers will refuse its records",
+            )
+            return self.configured
+        revoked = {kid: t for (nid, kid), t in self.state.revoked().items() if nid == me.node_id}
+        chosen: dict[str, SigningKey | EncryptionKey] = {}
+        for kind, listed, held in (
+            ("signing", me.signing_keys, self.own_signing),
+            ("encryption", me.encryption_keys, self.own_encryption),
+        ):
+            raws = {k.public.raw: k for k in held}
+            mine = tuple(k for k in listed if k.public in raws)
+            best = current_key(mine, now, revoked)
+            if best is None:
+                log.error(
+                    "own_key_not_valid",
+                    node=me.node_id,
+                    kind=kind,
+                    version=self.version,
+                    detail=f"the manifest lists no {kind} key of this node that is valid now and held in keys/",
+                )
+                continue
+            chosen[kind] = raws[best.public]
+        sk = chosen.get("signing", self.configured.signing_key)
+        ek = chosen.get("encryption", self.configured.encryption_key)
+        assert isinstance(sk, SigningKey) and isinstance(ek, EncryptionKey)
+        return dataclasses.replace(self.configured, signing_key=sk, encryption_key=ek)
+
+    def _policy(self, local: LocalIdentity, now: float) -> Policy:
+        assert self.state is not None
+        current = self.state.current
+        revoked = self.state.revoked()
+        signing: dict[tuple[str, str], MemberKey] = {}
+        encryption: dict[tuple[str, str], MemberKey] = {}
+        for m in current.members.values():
+            for keys, into in ((m.signing_keys, signing), (m.encryption_keys, encryption)):
+                for k in keys:
+                    into[(m.node_id, k.key_id)] = MemberKey(
+                        k.key_id, k.public, k.valid_from, k.valid_until, revoked.get((m.node_id, k.key_id))
+                    )
+        me = current.member(local.node_id)
+        listed = {k.public for k in me.encryption_keys} if me else set()
+        own = {k.key_id: k for k in self.own_encryption if k.public.raw in listed}
+        own[local.encryption_key.key_id] = local.encryption_key
+        stored: dict[tuple[str, str], bytes] = {}
+        for version in self.state.chain:
+            for m in version.members.values():
+                for k in m.encryption_keys:
+                    stored[(m.node_id, k.key_id)] = k.public
+        return Policy(
+            version=current.version,
+            signing_keys=signing,
+            encryption_keys=encryption,
+            agreements=current.agreements,
+            own_encryption_keys=own,
+            stored_keys=stored,
+        )
+
+    def refresh(self) -> None:
+        """Rebuild peers, rules and own keys from what is held now, in place; then tell the node."""
+        now = self.clock()
+        if self.state is None:
+            # Pinned mode: the peers folder, as the node was given it (it may add peers itself).
+            self.local = self.configured
+            if self.peers.policy is not None or not len(self.peers):
+                self.peers.replace(list(self.pinned), None)
+        else:
+            self.local = self._own_identity(now)
+            fresh = peers_from_manifest(self.state.current, self.local.node_id, revoked=self.state.revoked(), now=now)
+            # Keep the Peer objects that did not change (their cached channels, the queues holding them).
+            kept: list[Peer] = []
+            for p in fresh:
+                old = self.peers.get(p.node_id)
+                same = old is not None and (
+                    old.verify_key,
+                    old.encryption_key,
+                    old.endpoints,
+                    old.tls_certificate,
+                    old.country,
+                    old.authority,
+                ) == (p.verify_key, p.encryption_key, p.endpoints, p.tls_certificate, p.country, p.authority)
+                kept.append(old if same and old is not None else p)
+            self.peers.replace(kept, self._policy(self.local, now))
+            if self.activate_keys is not None:
+                try:
+                    done = self.activate_keys(self.state.current)
+                except TamgaError as exc:
+                    log.error("pending_keys_not_activated", error=str(exc))
+                else:
+                    if done:
+                        log.info("pending_keys_activated", key_ids=done, version=self.version)
+        for callback in self.on_change:
+            callback()
+
+    def _reload_keys_if_changed(self) -> bool:
+        if self.key_loader is None or self.keys_dir is None:
+            return False
+        mtime = _newest_time(self.keys_dir)
+        if mtime == self._keys_mtime:
+            return False
+        self._keys_mtime = mtime
+        try:
+            self.own_signing, self.own_encryption = self.key_loader()
+        except TamgaError as exc:
+            log.error("own_keys_not_read", folder=str(self.keys_dir), error=str(exc))
+            return False
+        return True
+
+    def reload_if_changed(self) -> bool:
+        """Read the folder again if something there changed (``tamga federation apply``); True if reloaded."""
+        if self._reload_keys_if_changed() and self.state is not None:
+            self.refresh()
+        mtime = _newest_time(self.folder)
+        if mtime == self._folder_mtime:
+            return False
+        self._folder_mtime = mtime
+        if not FederationState.exists(self.folder):
+            return False
+        try:
+            state = FederationState.load(self.folder)
+        except ManifestError as exc:
+            log.error("manifest_not_reloaded", folder=str(self.folder), error=str(exc))
+            return False
+        before = self.version
+        self.state = state
+        if state.version != before:
+            log.info("manifest_applied", version=state.version, previous=before, source="folder")
+        self._report_fork()
+        self.refresh()
+        return True
+
+    # -- gossip ------------------------------------------------------------------------
+
+    def seen(self, peer_id: str, version: int) -> None:
+        """A peer said it holds ``version``: fetch from it if that is newer than ours."""
+        if version <= self.version or self.state is None or peer_id not in self.peers:
+            return
+        task = self._fetching.get(peer_id)
+        if task is not None and not task.done():
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        self._fetching[peer_id] = loop.create_task(self.fetch(peer_id), name=f"manifest-fetch-{peer_id}")
+
+    async def fetch(self, peer_id: str) -> Offer | None:
+        """GetManifest from a peer, from our own version on; adopt what follows, note forks and revocations."""
+        channel = self.channel_for(peer_id)
+        if channel is None or self.state is None:
+            return None
+        stub = exchange_pb2_grpc.ExchangeServiceStub(channel)
+        try:
+            resp = await stub.GetManifest(
+                exchange_pb2.GetManifestRequest(from_version=self.version), timeout=FETCH_TIMEOUT
+            )
+        except grpc.aio.AioRpcError as exc:
+            log.debug("manifest_fetch_failed", peer=peer_id, error=f"{exc.code().name}: {exc.details()}")
+            return None
+        return await self.adopt(resp, source=peer_id)
+
+    async def adopt(self, resp: exchange_pb2.GetManifestResponse, *, source: str) -> Offer | None:
+        """Offer a peer's manifests and revocations to the chain; rebuild on any change."""
+        async with self._lock:
+            state = self.state
+            if state is None:
+                return None
+            changed = False
+            offer = state.offer(list(resp.manifests), source=source) if resp.manifests else Offer()
+            if offer.adopted:
+                changed = True
+                log.info("manifest_adopted", versions=offer.adopted, version=state.version, source=source)
+            if offer.refused:
+                log.warning("manifest_refused", source=source, detail=offer.refused)
+            if offer.fork is not None:
+                self._report_fork()
+            if resp.revocations:
+                before = dict(state.revocations)
+                try:
+                    state.add_revocations(resp.revocations)
+                except ManifestError as exc:  # the valid ones are kept all the same
+                    log.warning("revocation_refused", source=source, detail=str(exc))
+                new = [r for k, r in state.revocations.items() if before.get(k) is not r]
+                if new:
+                    changed = True
+                    for r in new:
+                        log.warning("key_revoked", peer=r.node_id, key_id=r.key_id, reason=r.reason, source=source)
+            if changed:
+                self._folder_mtime = _newest_time(self.folder)
+                self.refresh()
+            return offer
+
+    def _report_fork(self) -> None:
+        fork = self.fork
+        if fork is not None:
+            log.error(
+                "manifest_fork",
+                version=fork.get("version"),
+                ours=fork.get("ours"),
+                theirs=fork.get("theirs"),
+                source=fork.get("source"),
+                detail=fork.get("message"),
+            )
+
+    async def pull_all(self) -> None:
+        """One round of GetManifest from every peer (the periodic backstop of gossip)."""
+        for peer in list(self.peers):
+            try:
+                await self.fetch(peer.node_id)
+            except TamgaError as exc:
+                log.warning("manifest_fetch_failed", peer=peer.node_id, error=str(exc))
+
+    async def run(self) -> None:
+        """Watch the folder, refresh with time, pull from peers; until cancelled."""
+        last_refresh = last_pull = time.monotonic()
+        while True:
+            await asyncio.sleep(self.folder_poll)
+            try:
+                now = time.monotonic()
+                reloaded = self.reload_if_changed()
+                if not reloaded and now - last_refresh >= self.refresh_interval:
+                    self.refresh()
+                    last_refresh = now
+                if self.state is not None and now - last_pull >= self.gossip_interval:
+                    last_pull = now
+                    await self.pull_all()
+            except asyncio.CancelledError:
+                raise
+            except (TamgaError, OSError) as exc:
+                log.error("federation_refresh_failed", error=str(exc) or type(exc).__name__)
+
+    async def stop(self) -> None:
+        for task in self._fetching.values():
+            task.cancel()
+        await asyncio.gather(*self._fetching.values(), return_exceptions=True)
