@@ -679,6 +679,34 @@ def cmd_federation_sign(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _apply_chain(config: Any, folder: Path) -> int:
+    """Install or catch up on a chain copied from a member's federation folder."""
+    from tamga.federation import FederationState
+    from tamga.governance import BadProposal, federation_folder, verify_manifest_files
+
+    chain = verify_manifest_files(folder)
+    last = chain[-1]
+    state = _state_or_none(config)
+    if state is None:
+        if config.node.id not in last.members:
+            raise BadProposal(f"{folder}: version {last.version} does not list this node ({config.node.id})")
+        print(
+            f"genesis of federation {last.federation_id!r}: hash {chain[0].hash.hex()} (compare it with the one"
+            " a member gave you by another channel)"
+        )
+        state = FederationState.create(federation_folder(config), chain[0].signed)
+    elif state.chain[0].hash != chain[0].hash:
+        raise BadProposal(f"{folder}: another genesis than this node's (federation {last.federation_id!r})")
+    offer = state.offer([v.signed for v in chain[1:]], source=str(folder))
+    if offer.fork:
+        raise TamgaError(str(offer.fork.get("message")))
+    if offer.refused:
+        raise TamgaError(f"{folder}: {offer.refused}")
+    print(f"applied: federation {state.current.federation_id!r} is at version {state.version}")
+    _activate(config, state)
+    return EXIT_OK
+
+
 def _activate(config: Any, state: Any) -> None:
     from tamga.governance import activate_pending_keys
 
@@ -698,6 +726,8 @@ def cmd_federation_apply(args: argparse.Namespace) -> int:
     )
 
     config = _load(args)
+    if Path(args.proposal).is_dir():
+        return _apply_chain(config, Path(args.proposal))
     proposal = read_proposal_file(Path(args.proposal))
     state = _state_or_none(config)
     try:
@@ -905,10 +935,15 @@ def _add_federation_parser(sub: Any, add: Any, home_help: str) -> None:
         cmd_federation_apply,
         "install a genesis or adopt a version once enough members signed it",
         "Install a genesis signed by every founder, or adopt the next version signed by enough members of the "
-        "current one. Otherwise says who signed and how many signatures are missing, and changes nothing.",
+        "current one. Otherwise says who signed and how many signatures are missing, and changes nothing. "
+        "A new member installs the chain from a copy of a member's federation folder.",
         parent=fsub,
     )
-    sp.add_argument("proposal", help="proposal file")
+    sp.add_argument(
+        "proposal",
+        metavar="PROPOSAL|CHAIN-FOLDER",
+        help="proposal file, or a copy of a member's federation folder (a new member installs the chain so)",
+    )
     sp.add_argument("--home", help=home_help)
 
     sp = add(

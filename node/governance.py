@@ -312,7 +312,8 @@ def check_against_node(proposal: Proposal, state: FederationState | None) -> Sta
         if state is None:
             raise BadProposal(
                 f"{where}: version {proposal.version} of federation {proposal.federation_id!r}, but this node"
-                " holds no federation manifest yet (apply the genesis first)"
+                " holds no federation manifest yet; a new member installs the chain from a copy of a member's"
+                " federation folder with 'tamga federation apply FOLDER' once a version lists it"
             )
         if proposal.federation_id != state.current.federation_id:
             raise BadProposal(
