@@ -216,12 +216,41 @@ def _running(config: Any) -> tuple[int | None, str | None]:
     return pid, listen
 
 
-def cmd_status(args: argparse.Namespace) -> int:
+def _federation_status(config: Any) -> tuple[Any, dict[str, Any] | None]:
+    """(peers, federation facts) for status: the manifest's members when the node holds one, else the peers folder."""
+    import time
+
+    from tamga.errors import ManifestError
+    from tamga.federation import FederationState, peers_from_manifest
+    from tamga.federation._node import key_warnings
     from tamga.home import load_peers
+
+    folder = config.path(Path("federation"))
+    if not FederationState.exists(folder):
+        return load_peers(config), None
+    try:
+        state = FederationState.load(folder)
+    except ManifestError as exc:
+        return load_peers(config), {"error": str(exc)}
+    now = time.time()
+    current = state.current
+    return peers_from_manifest(current, config.node.id, revoked=state.revoked(), now=now), {
+        "federation_id": current.federation_id,
+        "version": current.version,
+        "threshold": current.threshold,
+        "members": sorted(current.members),
+        "member": config.node.id in current.members,
+        "fork": state.fork,
+        "key_warnings": [w.words(now) for w in key_warnings(state, config.node.id, now)],
+        "revoked_keys": sorted(f"{n}:{k}" for n, k in state.revoked()),
+    }
+
+
+def cmd_status(args: argparse.Namespace) -> int:
     from tamga.store import Store
 
     config = _load(args)
-    peers = load_peers(config)
+    peers, federation = _federation_status(config)
 
     async def main() -> tuple[dict[str, dict[str, Any]], dict[str, int], list[dict[str, Any]]]:
         store = await Store.open(config.path(config.store.path), create=False)
@@ -244,11 +273,26 @@ def cmd_status(args: argparse.Namespace) -> int:
                 for p in peers
             },
             "recent_rejections": rejections,
+            "federation": federation,
         }
         print(json.dumps(doc, indent=2))
         return EXIT_OK
     state = f"running (pid {pid}, listening on {listen})" if pid else "not running"
     print(f"node {config.node.id} ({config.node.country}): {state}")
+    if federation is None:
+        print("federation: none (pinned peers of the peers folder; no agreement check)")
+    elif "error" in federation:
+        print(f"federation: ERROR {federation['error']}")
+    else:
+        print(
+            f"federation {federation['federation_id']}: manifest version {federation['version']}, "
+            f"{len(federation['members'])} members, {federation['threshold']} signatures per change"
+            + ("" if federation["member"] else "; THIS NODE IS NOT A MEMBER")
+        )
+        if federation["fork"]:
+            print(federation["fork"].get("message") or f"FORK at version {federation['fork'].get('version')}")
+        for line in federation["key_warnings"]:
+            print(f"warning: {line}")
     print(
         f"{'PEER':<10} {'ENDPOINT':<22} {'QUEUED':>7} {'DELIVERED':>9} {'REJECTED':>8} {'RECEIVED':>8} "
         f"{'REFUSED':>7}  {'LAST DELIVERY':<20} {'FAILURES':>8}  LAST ERROR"

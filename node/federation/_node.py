@@ -247,6 +247,8 @@ class Federation:
         fed.key_loader = load_keys
         fed.keys_dir = keys_dir
         fed._keys_mtime = _newest_time(keys_dir)
+        if fed.state is not None:
+            fed.refresh()  # again, now that pending keys can be activated
         return fed
 
     # -- reading -----------------------------------------------------------------------
