@@ -20,6 +20,11 @@ Rules:
    the sender really sealed (a replay, a record queued too long, or a wrong
    clock), never of a forgery. Together with deduplication on (sender,
    message id), kept longer than the window, it bounds what a replay can do.
+6. With a federation manifest (the peer directory carries its
+   :class:`~tamga.protocol.Policy`), the header's record type needs an
+   agreement (else NO_AGREEMENT) and the sender's keys it names must be valid
+   at its ``created_at`` (else KEY_NOT_VALID), both before decrypting; the
+   envelope may be sealed to any own key the manifest still lists.
 """
 
 from __future__ import annotations
