@@ -7,8 +7,10 @@ appear nowhere but where the national systems put and take their files:
 not in the captured traffic, not in any file of either node directory
 (store, WAL, shared memory, logs, run files) while the nodes run and after
 they stopped. Positive controls make sure each check could fail: the string
-is in UZ's incoming files, and the proxy saw the envelopes' (cleartext)
-message ids.
+is in UZ's incoming files, and the proxy carried the envelopes. Over TLS (the
+default) the proxy sees a TLS handshake and not even the envelopes' message
+ids; in development plaintext mode ([server] plaintext = true on both sides)
+it sees the message ids in the clear, but still no record content.
 """
 
 from __future__ import annotations
@@ -196,11 +198,13 @@ def scanned(node: NodeProcess) -> list[str]:
     )
 
 
-def test_no_record_content_on_the_wire_in_the_store_or_in_the_logs(tmp_path: Path) -> None:
+@pytest.mark.parametrize("transport", ["tls", "plaintext"])
+def test_no_record_content_on_the_wire_in_the_store_or_in_the_logs(tmp_path: Path, transport: str) -> None:
     records = canary_records()
     fed_root = tmp_path / "fed"
+    config = {**FAST_CONFIG, "server": {"plaintext": transport == "plaintext"}}
     with (
-        LocalFederation(fed_root, [("KZ", "KZ"), ("UZ", "UZ")], config=FAST_CONFIG) as fed,
+        LocalFederation(fed_root, [("KZ", "KZ"), ("UZ", "UZ")], config=config) as fed,
         RecordingProxy(fed["UZ"].port) as proxy,
     ):
         kz, uz = fed["KZ"], fed["UZ"]
@@ -216,9 +220,18 @@ def test_no_record_content_on_the_wire_in_the_store_or_in_the_logs(tmp_path: Pat
         to_uz, to_kz = proxy.captured()
         assert proxy.connections >= 1
         message_ids = [m for (m,) in kz.query("SELECT message_id FROM outbox")]
-        for mid in message_ids:
-            assert mid.encode() in to_uz, f"envelope {mid} did not pass through the proxy"
-            assert mid.encode() in to_kz, f"receipt for {mid} did not pass through the proxy"
+        if transport == "plaintext":
+            for mid in message_ids:
+                assert mid.encode() in to_uz, f"envelope {mid} did not pass through the proxy"
+                assert mid.encode() in to_kz, f"receipt for {mid} did not pass through the proxy"
+        else:
+            # TLS from the first byte each way (a handshake record, 0x16 0x03), the envelopes'
+            # bytes went through (at least their size), and not even a message id is visible.
+            assert to_uz[:2] == b"\x16\x03" and to_kz[:2] == b"\x16\x03", (to_uz[:8], to_kz[:8])
+            sent = sum(n for (n,) in kz.query("SELECT length(envelope) FROM outbox"))
+            assert len(to_uz) >= sent, f"only {len(to_uz)} bytes to UZ for {sent} bytes of envelopes"
+            for mid in message_ids:
+                assert mid.encode() not in to_uz + to_kz, f"message id {mid} in the clear through TLS"
         arrived = decode_incoming(uz)
         assert len(arrived) == len(records)
         incoming_text = b"".join(p.read_bytes() for p, _ in arrived)
