@@ -39,7 +39,13 @@ from tamga.crypto import (
 )
 from tamga.errors import ConfigError, CryptoError, KeyFileError
 from tamga.protocol import LocalIdentity, Peer, PeerDirectory, check_node_id, read_identity
-from tamga.transport import certificate_fingerprint, check_peer_certificate, create_tls_files, load_tls_files
+from tamga.transport import (
+    certificate_fingerprint,
+    check_peer_certificate,
+    create_tls_files,
+    is_encrypted_tls_key,
+    load_tls_files,
+)
 from tamga.v1 import identity_pb2
 
 __all__ = [
@@ -190,7 +196,12 @@ def load_local_identity(
     tls_key, tls_cert = config.path(config.keys.tls_key), config.path(config.keys.tls_certificate)
     tls_key_pem, tls_certificate = b"", b""
     if not config.server.plaintext or tls_key.exists() or tls_cert.exists():
-        tls = load_tls_files(tls_key, tls_cert, config.node.id)
+        tls_passphrase = None
+        if is_encrypted_tls_key(tls_key):  # a PEM key encrypted by the operator (openssl pkcs8 -topk8)
+            if passphrase is None:
+                passphrase = read_passphrase(config, environ)
+            tls_passphrase = passphrase.encode() if isinstance(passphrase, str) else passphrase
+        tls = load_tls_files(tls_key, tls_cert, config.node.id, passphrase=tls_passphrase)
         tls_key_pem, tls_certificate = tls.key_pem, tls.certificate
     return LocalIdentity(
         node_id=config.node.id,

@@ -174,7 +174,6 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServiceServicer):
             crypto_profiles=list(SUPPORTED_CRYPTO_PROFILES),
         )
 
-
     def _manifest_version(self) -> int:
         return self.federation.version if self.federation is not None else 0
 

@@ -48,6 +48,7 @@ __all__ = [
     "client_credentials",
     "create_tls_files",
     "generate_tls_identity",
+    "is_encrypted_tls_key",
     "load_tls_files",
     "presented_fingerprint",
     "tls_name",
@@ -140,6 +141,15 @@ def _write_new(path: Path, data: bytes, mode: int, what: str) -> None:
         os.close(fd)
 
 
+def is_encrypted_tls_key(path: Path) -> bool:
+    """True if ``path`` holds a passphrase-encrypted PEM key (PKCS#8 or legacy); False if absent or clear."""
+    try:
+        head = path.read_bytes()[:4096]
+    except OSError:
+        return False
+    return b"-----BEGIN ENCRYPTED PRIVATE KEY-----" in head or b"Proc-Type: 4,ENCRYPTED" in head
+
+
 def load_tls_files(key_path: Path, cert_path: Path, node_id: str, *, passphrase: bytes | None = None) -> TlsIdentity:
     """Read and check the node's TLS key and certificate.
 
@@ -173,7 +183,8 @@ def load_tls_files(key_path: Path, cert_path: Path, node_id: str, *, passphrase:
         key = serialization.load_pem_private_key(key_data, password=passphrase)
     except TypeError as exc:
         raise KeyFileError(
-            f"{key_path}: the TLS key is encrypted and no passphrase was given"
+            f"{key_path}: the TLS key is encrypted and no passphrase was given "
+            "(set [keys] passphrase_file or TAMGA_KEY_PASSPHRASE)"
             if passphrase is None
             else f"{key_path}: the TLS key is not encrypted, but a passphrase was given"
         ) from exc

@@ -455,3 +455,22 @@ def test_every_valid_node_id_gets_a_certificate_its_peers_accept(node_id: str) -
     check_peer_certificate(tls.certificate, node_id)
     with pytest.raises(CryptoError, match="the TLS certificate is for"):
         check_peer_certificate(tls.certificate, "other")
+
+
+def test_an_encrypted_tls_key_opens_with_the_node_passphrase_only(tmp_path: Path) -> None:
+    home = make_home(tmp_path, "KZ", "KZ")
+    cfg = load_config(home)
+    key = cfg.path(cfg.keys.tls_key)
+    clear = serialization.load_pem_private_key(key.read_bytes(), password=None)
+    key.write_bytes(
+        clear.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.BestAvailableEncryption(b"correct horse"),
+        )
+    )
+    assert load_local_identity(cfg, environ={"TAMGA_KEY_PASSPHRASE": "correct horse"}).tls_certificate
+    with pytest.raises(KeyFileError, match=r"tls\.key: the TLS key is encrypted and no passphrase was given"):
+        load_local_identity(cfg, environ={})
+    with pytest.raises(KeyFileError, match=r"tls\.key: not a PEM private key, or wrong passphrase"):
+        load_local_identity(cfg, environ={"TAMGA_KEY_PASSPHRASE": "wrong"})
