@@ -81,8 +81,10 @@ def init_home(
     """Create a node directory with fresh keys.
 
     Args:
-        passphrase: Encrypt the private key files with it (the node then needs
-            it at every start: [keys] passphrase_file or TAMGA_KEY_PASSPHRASE).
+        passphrase: Encrypt the private key files (signing, encryption) with it
+            (the node then needs it at every start: [keys] passphrase_file or
+            TAMGA_KEY_PASSPHRASE). The TLS key is written in the clear (0600);
+            the node opens it too if the operator encrypts it (PKCS#8 PEM).
 
     Raises:
         ConfigError: the directory already holds a node, or an argument is invalid.
@@ -220,7 +222,8 @@ def encrypt_key_files(config: Config, passphrase: str | bytes) -> list[Path]:
     Files already encrypted are left as they are. Each file is replaced
     atomically, only after its encrypted copy was read back. The node then
     needs the passphrase at every start ([keys] passphrase_file or
-    TAMGA_KEY_PASSPHRASE).
+    TAMGA_KEY_PASSPHRASE). The TLS key is not touched (it is a PEM file; an
+    operator may encrypt it with the same passphrase as PKCS#8).
 
     Returns:
         The files that were encrypted now.

@@ -201,6 +201,19 @@ class PeerQueue:
                             record_type=types[o.message_id],
                             status=envelope_pb2.ReceiptStatus.Name(o.status),
                         )
+                    elif o.reason == R.REJECT_REASON_STALE:
+                        # Sealed longer ago than the peer's freshness window: resending the same
+                        # envelope cannot succeed. It stays in the outbox as rejected (status shows it).
+                        log.error(
+                            "record_expired",
+                            message_id=o.message_id,
+                            peer=peer_id,
+                            record_type=types[o.message_id],
+                            reason=R.Name(o.reason),
+                            detail=o.detail,
+                            will_retry=False,
+                            action="send the record again to reseal it; if it was not queued long, check the clock",
+                        )
                     else:
                         log.error(
                             "record_rejected_by_peer",

@@ -589,7 +589,9 @@ def test_rpl_004_replay_after_a_restart_is_still_detected(tmp_path: Path) -> Non
 # -- the sender of a stale envelope -------------------------------------------------------
 
 
-def test_an_envelope_refused_as_stale_is_settled_rejected_at_the_sender_and_not_retried(tmp_path: Path) -> None:
+def test_an_envelope_refused_as_stale_is_settled_rejected_at_the_sender_and_not_retried(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
     """RPL-002, sender side: KZ sealed a record longer ago than UZ's window (its clock 15 days behind).
 
     UZ refuses it STALE; KZ keeps it in its outbox as rejected with the reason
@@ -632,3 +634,8 @@ def test_an_envelope_refused_as_stale_is_settled_rejected_at_the_sender_and_not_
             await uz.stop()
 
     asyncio.run(main())
+    out = capfd.readouterr()
+    expired = [line for line in (out.out + out.err).splitlines() if "record_expired" in line]
+    assert len(expired) == 1, out.out + out.err
+    assert "REJECT_REASON_STALE" in expired[0] and "will_retry=False" in expired[0]
+    assert "reseal" in expired[0] and "max_envelope_age" in expired[0]
