@@ -279,20 +279,6 @@ def cmd_status(args: argparse.Namespace) -> int:
         return EXIT_OK
     state = f"running (pid {pid}, listening on {listen})" if pid else "not running"
     print(f"node {config.node.id} ({config.node.country}): {state}")
-    if federation is None:
-        print("federation: none (pinned peers of the peers folder; no agreement check)")
-    elif "error" in federation:
-        print(f"federation: ERROR {federation['error']}")
-    else:
-        print(
-            f"federation {federation['federation_id']}: manifest version {federation['version']}, "
-            f"{len(federation['members'])} members, {federation['threshold']} signatures per change"
-            + ("" if federation["member"] else "; THIS NODE IS NOT A MEMBER")
-        )
-        if federation["fork"]:
-            print(federation["fork"].get("message") or f"FORK at version {federation['fork'].get('version')}")
-        for line in federation["key_warnings"]:
-            print(f"warning: {line}")
     print(
         f"{'PEER':<10} {'ENDPOINT':<22} {'QUEUED':>7} {'DELIVERED':>9} {'REJECTED':>8} {'RECEIVED':>8} "
         f"{'REFUSED':>7}  {'LAST DELIVERY':<20} {'FAILURES':>8}  LAST ERROR"
@@ -318,6 +304,19 @@ def cmd_status(args: argparse.Namespace) -> int:
     )
     for r in rejections:
         print(f"rejected by {r['peer']}: {r['message_id']} {r['record_type']} {r['reason']} {r['detail'] or ''}")
+    # Pinned mode (no manifest) prints nothing more: the peers are those of the peers folder.
+    if federation is not None and "error" in federation:
+        print(f"federation: ERROR {federation['error']}")
+    elif federation is not None:
+        print(
+            f"federation {federation['federation_id']}: manifest version {federation['version']}, "
+            f"{len(federation['members'])} members, {federation['threshold']} signatures per change"
+            + ("" if federation["member"] else "; THIS NODE IS NOT A MEMBER")
+        )
+        if federation["fork"]:
+            print(federation["fork"].get("message") or f"FORK at version {federation['fork'].get('version')}")
+        for line in federation["key_warnings"]:
+            print(f"warning: {line}")
     return EXIT_OK
 
 
