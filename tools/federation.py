@@ -2,9 +2,11 @@
 benchmark and the tests.
 
 Each node is a separate ``python -m tamga run`` process with its own node
-directory, fresh keys and a loopback port; every node is peered with every
-other through the same identity files a national team exchanges. The
-context manager guarantees that no process outlives it.
+directory, fresh keys and a loopback port. Nodes know each other through the
+same files a national team exchanges: either pinned identity files (two-node
+mode, ``membership="pinned"``) or a federation manifest made with the real
+``tamga federation init / sign / apply`` commands (``membership="manifest"``).
+The context manager guarantees that no process outlives it.
 """
 
 from __future__ import annotations
@@ -189,6 +191,9 @@ class LocalFederation:
         nodes: (node id, country) of each node.
         adapter: Adapter name for every node, or a mapping node id -> adapter.
         config: Extra settings for every node: {section: {key: value}}.
+        membership: "pinned" (identity files in each node's peers folder) or
+            "manifest" (a genesis signed by every node, applied on each).
+        threshold: Signatures needed for later manifest versions.
     """
 
     def __init__(
@@ -198,6 +203,8 @@ class LocalFederation:
         *,
         adapter: str | Mapping[str, str] = "json",
         config: Mapping[str, Mapping[str, Any]] | None = None,
+        membership: str = "pinned",
+        threshold: int = 2,
     ) -> None:
         self.root = root
         self.nodes: dict[str, NodeProcess] = {}
@@ -223,11 +230,42 @@ class LocalFederation:
             path = root / f"{node_id}.identity.json"
             path.write_text(export_identity(load_local_identity(cfg), [n.endpoint]), "utf-8")
             identities[node_id] = path
+        self.manifest_log: list[str] = []
+        if membership == "manifest":
+            self._make_manifest(identities, threshold)
+            return
         for node_id, n in self.nodes.items():
             cfg = load_config(n.home)
             for other, path in identities.items():
                 if other != node_id:
                     add_peer(cfg, path)
+
+    def _tamga(self, *args: str | Path) -> str:
+        """Run the real ``tamga`` command; its output, or RuntimeError with it."""
+        exe = Path(sys.executable).parent / "tamga"
+        proc = subprocess.run(
+            [str(exe), *map(str, args)], capture_output=True, text=True, timeout=60, stdin=subprocess.DEVNULL
+        )
+        if proc.returncode != 0:
+            raise RuntimeError(f"tamga {' '.join(map(str, args))}: {proc.stderr.strip() or proc.stdout.strip()}")
+        return proc.stdout
+
+    def _make_manifest(self, identities: Mapping[str, Path], threshold: int) -> None:
+        """The genesis, as founders make it: one writes it, every one signs it, every one applies it."""
+        first = next(iter(self.nodes.values()))
+        proposal = self.root / "genesis.proposal"
+        founders = [arg for path in identities.values() for arg in ("--founder", path)]
+        self.manifest_log.append(
+            self._tamga(
+                "federation", "init", "--federation", "demo-sco", *founders, "--threshold", threshold,
+                "--allow", "*:*:*", "--summary", "demo federation on this machine", "--out", proposal,
+                "--home", first.home,
+            )
+        )  # fmt: skip
+        for n in self.nodes.values():
+            self._tamga("federation", "sign", proposal, "--home", n.home)
+        for n in self.nodes.values():
+            self.manifest_log.append(self._tamga("federation", "apply", proposal, "--home", n.home))
 
     def __getitem__(self, node_id: str) -> NodeProcess:
         return self.nodes[node_id]

@@ -505,10 +505,16 @@ def describe_changes(previous: VerifiedManifest | None, manifest: federation_pb2
         if old.tls_certificate_sha256 != new.tls_certificate_sha256:
             lines.append(f"member {node_id}: TLS certificate SHA-256 now {new.tls_certificate_sha256}")
     new_agreements = frozenset((a.sender, a.receiver, t) for a in manifest.agreements for t in a.record_types)
-    for s, r, t in sorted(new_agreements - old_agreements):
-        lines.append(f"allows {s} to send {t} to {r}")
-    for s, r, t in sorted(old_agreements - new_agreements):
-        lines.append(f"no longer allows {s} to send {t} to {r}")
+    for verb, triples in (
+        ("allows", new_agreements - old_agreements),
+        ("no longer allows", old_agreements - new_agreements),
+    ):
+        by_pair: dict[tuple[str, str], list[str]] = {}
+        for s, r, t in sorted(triples):
+            by_pair.setdefault((s, r), []).append(t)
+        for (s, r), kinds in by_pair.items():
+            what = "every record type" if set(kinds) == RECORD_TYPES else ", ".join(kinds)
+            lines.append(f"{verb} {s} to send {what} to {r}")
     if manifest.summary:
         lines.append(f"proposer's summary: {manifest.summary}")
     return lines

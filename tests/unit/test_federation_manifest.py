@@ -170,7 +170,7 @@ def test_describe_changes_says_what_a_signer_must_check(founders: list[Node]) ->
     v1 = verify_genesis(genesis(founders))
     words = describe_changes(None, v1.manifest)
     assert words[0].startswith("creates federation 'sco-customs' (version 1) with 5 founding members")
-    assert "allows KZ to send declaration_snapshot to CN" in words
+    assert "allows KZ to send contact_point_message, declaration_snapshot to CN" in words
     uz = make_node("UZ", "UZ")
     changes = Changes(add=[member_from_peer(uz.peer())], remove=["PK"], threshold=2, allow=[("UZ", "KZ", ["*"])])
     proposal = successor_proposal(v1, changes, issued_at=T0 + 1, summary="Uzbekistan joins; Pakistan leaves")
@@ -178,7 +178,7 @@ def test_describe_changes_says_what_a_signer_must_check(founders: list[Node]) ->
     assert "adds member UZ: Customs service of UZ (UZ)" in text
     assert "REMOVES member PK" in text
     assert "changes the signatures needed for a change from 3 to 2" in text
-    assert "allows UZ to send seizure_report to KZ" in text
+    assert "allows UZ to send every record type to KZ" in text
     assert "no longer allows PK to send" in text
     assert "proposer's summary: Uzbekistan joins; Pakistan leaves" in text
     valid, problems, needed = signature_report(v1, signed_by(proposal, founders[:1]))
