@@ -9,8 +9,12 @@ adapter, as a customs service would run them:
     TJ  asycuda   ASYCUDA World SAD XML
     PK  edifact   UN/EDIFACT CUSDEC D96B
 
-with fresh keys, peered through their identity files, each its own process
-on a loopback port. Each node's national system drops one declaration, in its
+with fresh keys, each its own process on a loopback port, talking gRPC over
+TLS with pinned certificates. The five found their federation the way customs
+services would: one writes the genesis manifest from the five identity files
+(``tamga federation init``), every founder signs it (``tamga federation
+sign``) and applies it (``tamga federation apply``); the manifest lists the
+members, their keys and certificates, and the agreements. Each node's national system drops one declaration, in its
 own format, into the node's outgoing folder; the adapter reads it, the node
 routes it to the country on the other side of the movement, seals and sends
 it, and the receiving node writes it into its incoming folder in *its* own
@@ -35,9 +39,8 @@ from pathlib import Path
 from tamga.adapters import load_adapter
 from tamga.adapters.sdk import new_record, parse_instant
 from tamga.adapters.sdk.codes import authority_of
-from tamga.config import load_config
 from tamga.errors import CryptoError
-from tamga.home import load_peers
+from tamga.federation import FederationState, peers_from_manifest
 from tamga.protocol import RECEIPT_PURPOSE
 from tamga.tools.federation import LocalFederation, NodeProcess, wait_for
 from tamga.v1 import envelope_pb2, records_pb2
@@ -209,8 +212,11 @@ def receipt_verified(sender: NodeProcess, recipient: NodeProcess, message_id: st
     if not rows:
         return False
     digest, batch_bytes, signature = rows[0]
-    peer = load_peers(load_config(sender.home)).get(recipient.node_id)
-    assert peer is not None
+    # The recipient's key as the sender's copy of the federation manifest lists it.
+    state = FederationState.load(sender.home / "federation")
+    peer = peers_from_manifest(state.current, sender.node_id, revoked=state.revoked()).get(recipient.node_id)
+    if peer is None:
+        return False
     try:
         peer.verify_key.verify(RECEIPT_PURPOSE, signature, batch_bytes)
     except CryptoError:
@@ -267,13 +273,23 @@ def main(argv: list[str] | None = None) -> int:
         shutil.rmtree(root)
     adapters = {node: load_adapter(adapter) for node, (_, adapter) in NODES.items()}
 
-    print(f"creating nodes {', '.join(NODES)} in {root} (fresh keys, peered by identity files)")
+    print(f"creating nodes {', '.join(NODES)} in {root} (fresh keys and TLS certificates)")
     fed = LocalFederation(
         root,
         [(node, country) for node, (country, _) in NODES.items()],
         adapter={node: adapter for node, (_, adapter) in NODES.items()},
         config={"delivery": {"poll_interval": "100ms", "backoff_initial": "200ms", "backoff_max": "5s"}},
+        membership="manifest",
+        threshold=3,
     )
+    changes = [
+        line for line in fed.manifest_log[0].splitlines() if line.startswith("  ") and not line.startswith("    ")
+    ]
+    print(f"founding the federation: {root / 'genesis.proposal'} written by KZ ('tamga federation init'),")
+    print("  signed by all five founders ('tamga federation sign'), applied on each node ('tamga federation apply'):")
+    for line in changes[:1] + [c for c in changes if "adds member" in c]:
+        print(f"  {line.strip()}")
+    print(f"  ... and {sum('allows' in c for c in changes)} agreements (every member may send every record type)")
     with fed:
         for node in fed:
             node.start()
@@ -365,7 +381,8 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         print(
             f"OK: {len(rows)} deliveries between {len(NODES)} node processes in {elapsed:.1f}s, each read from one"
-            " national format and written in another, sealed end to end, acknowledged by a verified signed receipt."
+            " national format and written in another, sealed end to end, sent over TLS to a pinned certificate,"
+            " acknowledged by a receipt signed with the key the co-signed manifest lists."
         )
         print(f"The nodes are stopped; their folders, stores and logs stay in {root} to look at.")
         return 0
