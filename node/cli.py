@@ -579,6 +579,8 @@ def cmd_federation_init(args: argparse.Namespace) -> int:
     from tamga.federation import describe_changes, genesis_proposal, member_from_peer, parse_manifest
     from tamga.governance import BadProposal, parse_allow, self_peer
 
+    if Path(args.out).exists():
+        raise BadProposal(f"{args.out}: already exists; choose another --out or remove it first")
     now = time.time()
     peers = [_identity_peer(f, "--founder") for f in args.founder or []]
     if args.founder_self:
@@ -638,6 +640,8 @@ def cmd_federation_propose(args: argparse.Namespace) -> int:
     config = _load(args)
     state = load_state(config)
     cur = state.current
+    if Path(args.out).exists():
+        raise BadProposal(f"{args.out}: already exists; choose another --out or remove it first")
     now = time.time()
     changes = Changes()
     for f in args.add or []:

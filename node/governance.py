@@ -246,8 +246,12 @@ def read_proposal_file(path: Path) -> Proposal:
         text = path.read_text("utf-8")
     except FileNotFoundError as exc:
         raise BadProposal(f"{path}: no such proposal file") from exc
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BadProposal(f"{path}: cannot read: {exc}") from exc
+    except UnicodeDecodeError as exc:
+        raise BadProposal(
+            f"{path}: not a proposal file (not UTF-8 text); to verify manifest files (v000001.pb ...) give their folder"
+        ) from exc
+    except OSError as exc:
+        raise BadProposal(f"{path}: cannot read: {exc.strerror or exc}") from exc
     return read_proposal(text, str(path))
 
 

@@ -67,7 +67,7 @@ def test_every_federation_command_explains_itself() -> None:
     assert "sign" in ok("federation", "--help")
 
 
-def test_five_founders_make_a_genesis_that_each_one_must_sign(tmp_path: Path) -> None:
+def test_a_genesis_is_applied_only_once_every_founder_signed_it(tmp_path: Path) -> None:
     homes = {n: init_node(tmp_path, n) for n in FOUNDERS[:3]}
     genesis = tmp_path / "g.json"
     out = ok(
