@@ -912,7 +912,47 @@ def cmd_federation_revoke_key(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_keys_list(args: argparse.Namespace) -> int:
+    import time
+
+    from tamga.governance import own_keys
+
+    config = _load(args)
+    keys = own_keys(config, _state_or_none(config), now=time.time())
+    if args.json:
+        print(json.dumps(keys, indent=2))
+        return EXIT_OK
+    for k in keys:
+        if k["revoked_at"]:
+            manifest = f"REVOKED {k['revoked_at']}"
+        elif k["listed"]:
+            until = k["valid_until"] or "no end"
+            manifest = f"listed, valid {k['valid_from'] or '-'} to {until}" + ("" if k["valid_now"] else " (NOT now)")
+        else:
+            manifest = "not in the manifest"
+        print(f"{k['key_id']:<11} {k['role']:<8} fingerprint {k['fingerprint']}  {manifest}  {k['file']}")
+    return EXIT_OK
+
+
 def _add_federation_parser(sub: Any, add: Any, home_help: str) -> None:
+    keys = sub.add_parser(
+        "keys",
+        help="this node's private key files (public facts only)",
+        description="This node's private key files: in use, pending (a rotation waiting for its manifest version) "
+        "and retired, with key ids, fingerprints and what the federation manifest says of each. Never prints keys.",
+    )
+    ksub = keys.add_subparsers(dest="keys_command", metavar="COMMAND", required=True)
+    sp = add(
+        "list",
+        cmd_keys_list,
+        "list this node's keys with their state in the manifest",
+        "List this node's signing and encryption key files (in use, pending, retired) with key id, fingerprint, "
+        "and whether the current manifest lists each, its validity and any revocation. Public facts only.",
+        parent=ksub,
+    )
+    sp.add_argument("--json", action="store_true", help="machine-readable output")
+    sp.add_argument("--home", help=home_help)
+
     fed = sub.add_parser(
         "federation",
         help="the co-signed federation manifest: propose, sign, apply, show",

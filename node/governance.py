@@ -92,6 +92,7 @@ __all__ = [
     "federation_folder",
     "format_proposal",
     "load_state",
+    "own_keys",
     "parse_allow",
     "parse_endpoint_change",
     "parse_overlap",
@@ -648,6 +649,52 @@ def revoke_own_key(
     rev = make_revocation(node_id, signer, key_id, now, reason.strip())
     state.add_revocations([rev])
     return rev, signer.key_id
+
+
+def own_keys(config: Config, state: FederationState | None, *, now: float) -> list[dict[str, Any]]:
+    """This node's private key files (in use, pending, retired), public facts only, and what the manifest says.
+
+    Raises:
+        KeyFileError: a key file is unsafe, unreadable, or encrypted without the passphrase.
+    """
+    member = state.current.member(config.node.id) if state is not None else None
+    revoked = state.revoked() if state is not None else {}
+    out = []
+    for kind, loader, current in (
+        ("signing", SigningKey, config.path(config.keys.signing)),
+        ("encryption", EncryptionKey, config.path(config.keys.encryption)),
+    ):
+        pending = current.parent / f"{kind}.pending.key"
+        paths = [
+            current,
+            *([pending] if pending.exists() else []),
+            *sorted(current.parent.glob(f"{kind}.*.retired.key")),
+        ]
+        secret = _passphrase(config, *paths)
+        for path in paths:
+            key = load_private_key_file(path, loader, passphrase=secret)
+            public = key.public.raw
+            role = "in use" if path == current else "pending" if path == pending else "retired"
+            info = None
+            if member is not None:
+                info = member.signing_key(key.key_id) if kind == "signing" else member.encryption_key(key.key_id)
+            listed = info is not None and info.public == public
+            r = revoked.get((config.node.id, key.key_id))
+            out.append(
+                {
+                    "file": str(path),
+                    "kind": kind,
+                    "key_id": key.key_id,
+                    "fingerprint": hashlib.sha256(public).hexdigest()[:16],
+                    "role": role,
+                    "listed": listed,
+                    "valid_from": _iso(info.valid_from) if listed and info else None,
+                    "valid_until": _iso(info.valid_until) if listed and info else None,
+                    "revoked_at": _iso(r),
+                    "valid_now": bool(listed and info and info.valid_at(now, r)),
+                }
+            )
+    return out
 
 
 # -- show ------------------------------------------------------------------------------

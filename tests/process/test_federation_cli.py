@@ -65,6 +65,7 @@ def test_every_federation_command_explains_itself() -> None:
         result = run_tamga("federation", cmd, "--help")
         assert result.returncode == 0 and "usage: tamga federation " + cmd in result.stdout, describe(result)
     assert "sign" in ok("federation", "--help")
+    assert "usage: tamga keys list" in ok("keys", "list", "--help")
 
 
 def test_a_genesis_is_applied_only_once_every_founder_signed_it(tmp_path: Path) -> None:
@@ -195,6 +196,9 @@ def test_a_node_rotates_its_keys_and_revokes_the_old_one(tmp_path: Path) -> None
     assert "member KZ: signing key now ed25519:1" in out
     for name in ("signing.pending.key", "encryption.pending.key"):
         assert stat.S_IMODE((kz / "keys" / name).stat().st_mode) == 0o600
+    listed = ok("keys", "list", "--home", kz)
+    assert "ed25519:2   pending  fingerprint " in listed and "not in the manifest" in listed
+    assert "ed25519:1   in use   fingerprint " in listed
     secret = tomllib.loads((kz / "keys" / "signing.pending.key").read_text())["private_key"]
     assert secret not in out and secret not in proposal.read_text()
     for n in ("KZ", "CN", "IN"):
@@ -203,6 +207,12 @@ def test_a_node_rotates_its_keys_and_revokes_the_old_one(tmp_path: Path) -> None
     assert "this node now uses its new keys ed25519:2 and x25519:2" in out
     assert not (kz / "keys" / "signing.pending.key").exists()
     assert stat.S_IMODE((kz / "keys" / "signing.ed25519-1.retired.key").stat().st_mode) == 0o600
+    keys = json.loads(ok("keys", "list", "--json", "--home", kz))
+    assert [(k["key_id"], k["role"], k["listed"]) for k in keys if k["kind"] == "signing"] == [
+        ("ed25519:2", "in use", True),
+        ("ed25519:1", "retired", True),
+    ]
+    assert all(secret not in json.dumps(k) for k in keys)
     exported = tmp_path / "kz2.identity.json"
     ok("identity", "export", "--home", kz, "-o", exported)
     assert json.loads(exported.read_text())["signing_key_id"] == "ed25519:2"
