@@ -34,6 +34,7 @@ own encryption key the manifest still lists to open what was sealed to it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import os
 import time
@@ -427,6 +428,21 @@ class Federation:
         except RuntimeError:
             return
         self._fetching[peer_id] = loop.create_task(self.fetch(peer_id), name=f"manifest-fetch-{peer_id}")
+
+    async def catch_up(self, peer_id: str, version: int) -> None:
+        """Like :meth:`seen`, but wait (at most FETCH_TIMEOUT) until the fetch is done.
+
+        The receiver calls it before opening a batch from a peer that holds a
+        newer version: a key the peer started using with that version (a
+        rotation) must be known before its envelopes are checked, or they
+        would be refused for a reason that is only a matter of timing.
+        """
+        self.seen(peer_id, version)
+        task = self._fetching.get(peer_id)
+        if task is None or task.done():
+            return
+        with contextlib.suppress(TimeoutError):  # the fetch goes on; the batch is opened with what we hold
+            await asyncio.wait_for(asyncio.shield(task), FETCH_TIMEOUT)
 
     async def fetch(self, peer_id: str) -> Offer | None:
         """GetManifest from a peer, from our own version on; adopt what follows, note forks and revocations."""

@@ -133,7 +133,9 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServiceServicer):
                     if request.manifest_version and self.federation is not None:
                         sender = _batch_sender(request.batch)
                         if sender:
-                            self.federation.seen(sender, request.manifest_version)
+                            # Fetch a newer manifest before opening: it may list the key these
+                            # envelopes were signed with (a rotation).
+                            await self.federation.catch_up(sender, request.manifest_version)
                     task = asyncio.create_task(self.receiver.open_batch(request.batch))
                     await opening.put((request.batch, task))
             finally:

@@ -505,3 +505,46 @@ def test_status_warns_of_keys_ending_within_30_days(tmp_path: Path) -> None:
     assert "warning: this node's signing key ed25519:1 ends" in own.stdout and "rotate it" in own.stdout
     assert "warning: peer KZ's signing key ed25519:1 ends" in peer.stdout
     assert "encryption key" not in own.stdout
+
+
+def test_a_rotation_applied_only_at_the_sender_is_learned_before_its_envelopes_are_checked(tmp_path: Path) -> None:
+    """KZ adopts the version with its new keys and signs with them at once; UZ still holds the
+    version before. The batch names KZ's newer version, so UZ fetches it before opening the
+    envelopes: they are accepted, not refused for a key UZ did not know yet."""
+    ms = list(members(tmp_path, FIVE[:3]).values())
+    kz, uz, _kg = ms
+    v1 = genesis({m.node_id: m for m in ms})
+    install(ms, [v1])
+    keys = kz.home / "keys"
+    sk2, ek2 = SigningKey.generate(version=2), EncryptionKey.generate(version=2)
+    write_private_key_file(keys / "signing.pending.key", sk2)
+    write_private_key_file(keys / "encryption.pending.key", ek2)
+    now = time.time()
+    new_sk = federation_pb2.MemberKey(key_id=sk2.key_id, public_key=sk2.public.raw)
+    new_sk.valid_from.FromSeconds(int(now) - 10)
+    new_ek = federation_pb2.MemberKey(key_id=ek2.key_id, public_key=ek2.public.raw)
+    new_ek.valid_from.FromSeconds(int(now) - 10)
+    v2 = sign_by(
+        successor_proposal(
+            verify_genesis(v1), Changes(new_keys=[("KZ", "signing", new_sk), ("KZ", "encryption", new_ek)]),
+            issued_at=now - 5,
+        ),
+        ms,
+    )  # fmt: skip
+    apply(kz, v2)  # only KZ
+
+    async def scenario() -> None:
+        nodes = await start_nodes([m.home for m in ms])
+        try:
+            quiet(nodes)  # no periodic pull: only the batch itself can tell UZ
+            n = by_id(nodes)
+            assert n["KZ"].local.signing_key.key_id == "ed25519:2"
+            assert n["UZ"].federation.version == 1  # type: ignore[union-attr]
+            await n["KZ"].submitter.submit(records_file([declaration("KZ", ["UZ"], 1)]), source="k.json")
+            await wait_until(lambda: outbox_states(kz.home, "UZ") == ["delivered"], "KZ holds UZ's receipt")
+            assert len(inbox(uz.home, "KZ")) == 1
+            assert n["UZ"].federation.version == 2  # type: ignore[union-attr]
+        finally:
+            await stop_all(*nodes)
+
+    asyncio.run(scenario())
