@@ -337,6 +337,7 @@ def test_agreements_are_enforced_at_submit_and_at_the_receiver(tmp_path: Path) -
 
 
 def test_key_rotation_loses_no_record_in_flight(tmp_path: Path) -> None:
+    """Also ENV-009: the new key is accepted; the old one only until the end the manifest gives it."""
     ms = list(members(tmp_path, FIVE[:3]).values())
     kz, uz, kg = ms
     v1 = genesis({m.node_id: m for m in ms})

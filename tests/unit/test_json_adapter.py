@@ -1,4 +1,3 @@
-# ruff: noqa: RUF001 - non-ASCII test data on purpose (Cyrillic, Chinese, diacritics)
 """The JSON adapter gives exactly what protobuf's json_format gives, only faster.
 
 Its converter is checked against json_format.ParseDict / MessageToDict on the
@@ -771,9 +770,9 @@ def test_record_without_body_is_an_error() -> None:
         error = decode_error(file_of([good_item(4), item]))
         assert error.location == {"path": "$.records[1]"}
         assert error.message == (
-        "record has no body; set exactly one of declaration_snapshot, contact_point_message, seizure_report,"
-        " ods_shipment, waste_movement, ipr_recordation, ipr_detention, transit_pre_arrival"
-    )
+            "record has no body; set exactly one of declaration_snapshot, contact_point_message, seizure_report,"
+            " ods_shipment, waste_movement, ipr_recordation, ipr_detention, transit_pre_arrival"
+        )
 
 
 def test_not_utf8_says_byte_offset() -> None:
