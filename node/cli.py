@@ -62,9 +62,26 @@ def _fmt_time(ts: float | None) -> str:
 # -- commands --------------------------------------------------------------------
 
 
+def _new_passphrase() -> str:
+    """A passphrase for encrypting key files: TAMGA_KEY_PASSPHRASE, else asked twice on a terminal."""
+    value = os.environ.get("TAMGA_KEY_PASSPHRASE")
+    if value is None:
+        if not sys.stdin.isatty():
+            raise TamgaError("no passphrase: set TAMGA_KEY_PASSPHRASE or run on a terminal to be asked for one")
+        import getpass
+
+        value = getpass.getpass("passphrase for the private key files: ")
+        if getpass.getpass("the same passphrase again: ") != value:
+            raise TamgaError("the two passphrases differ; nothing was written")
+    if len(value) < 12:
+        raise TamgaError("the passphrase must be at least 12 characters")
+    return value
+
+
 def cmd_init(args: argparse.Namespace) -> int:
     from tamga.home import init_home
 
+    passphrase = _new_passphrase() if args.encrypt_keys else None
     config = init_home(
         Path(args.dir),
         node_id=args.id,
@@ -73,6 +90,7 @@ def cmd_init(args: argparse.Namespace) -> int:
         listen=args.listen,
         advertise=args.advertise,
         adapter=args.adapter,
+        passphrase=passphrase,
     )
     from tamga.home import load_local_identity
 
@@ -934,6 +952,19 @@ def cmd_keys_list(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_keys_encrypt(args: argparse.Namespace) -> int:
+    from tamga.home import encrypt_key_files
+
+    config = _load(args)
+    done = encrypt_key_files(config, _new_passphrase())
+    for path in done:
+        print(f"encrypted {path}")
+    if not done:
+        print("the key files were already encrypted; nothing changed")
+    print("start the node with TAMGA_KEY_PASSPHRASE set, or set [keys] passphrase_file to a 0600 file holding it")
+    return EXIT_OK
+
+
 def _add_federation_parser(sub: Any, add: Any, home_help: str) -> None:
     keys = sub.add_parser(
         "keys",
@@ -951,6 +982,17 @@ def _add_federation_parser(sub: Any, add: Any, home_help: str) -> None:
         parent=ksub,
     )
     sp.add_argument("--json", action="store_true", help="machine-readable output")
+    sp.add_argument("--home", help=home_help)
+    sp = add(
+        "encrypt",
+        cmd_keys_encrypt,
+        "encrypt this node's private key files with a passphrase",
+        "Encrypt this node's clear signing and encryption key files with a passphrase (Argon2id and SecretBox), "
+        "from TAMGA_KEY_PASSPHRASE or asked twice on a terminal. Each file is replaced only after its encrypted "
+        "copy was read back. The node then needs the passphrase at every start: [keys] passphrase_file (a 0600 "
+        "file) or TAMGA_KEY_PASSPHRASE.",
+        parent=ksub,
+    )
     sp.add_argument("--home", help=home_help)
 
     fed = sub.add_parser(
@@ -1112,6 +1154,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="endpoint published in your identity file (repeatable; default: --listen)",
     )
     sp.add_argument("--adapter", default="json", help="adapter for your national system's files (default json)")
+    sp.add_argument(
+        "--encrypt-keys",
+        action="store_true",
+        help="encrypt the private key files with a passphrase (from TAMGA_KEY_PASSPHRASE, or asked twice on a "
+        "terminal); the node then needs it at every start ([keys] passphrase_file or TAMGA_KEY_PASSPHRASE)",
+    )
 
     ident = sub.add_parser(
         "identity",
@@ -1273,6 +1321,9 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_USAGE if isinstance(exc, _BadInput) else EXIT_ERROR
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # output piped into a reader that stopped (head): not an error of ours
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_OK
 
 
 if __name__ == "__main__":
