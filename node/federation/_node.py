@@ -68,11 +68,11 @@ WARN_DAYS = 30
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class KeyWarning:
-    """A key (this node's or a peer's) that ends soon."""
+    """A key or TLS certificate (this node's or a peer's) that ends soon."""
 
     node_id: str
     key_id: str
-    kind: str  # "signing" | "encryption"
+    kind: str  # "signing" | "encryption" | "TLS certificate"
     ends_at: float
     own: bool
 
@@ -82,6 +82,8 @@ class KeyWarning:
         days = (self.ends_at - now) / 86400
         whose = "this node's" if self.own else f"peer {self.node_id}'s"
         when = datetime.fromtimestamp(self.ends_at, UTC).strftime("%Y-%m-%d %H:%M UTC")
+        if self.kind == "TLS certificate":
+            return f"{whose} TLS certificate ({self.key_id}) ends {when} (in {days:.0f} days): renew it"
         return f"{whose} {self.kind} key {self.key_id} ends {when} (in {days:.0f} days): rotate it"
 
 
@@ -109,7 +111,25 @@ def key_warnings(state: FederationState, local_node_id: str, now: float, days: f
                     out.append(
                         KeyWarning(member.node_id, k.key_id, kind, k.valid_until, member.node_id == local_node_id)
                     )
+        ends = _certificate_end(member.tls_certificate)
+        if ends is not None and now <= ends <= now + days * 86400:
+            short = member.tls_certificate_sha256[:16]
+            out.append(
+                KeyWarning(member.node_id, f"sha256 {short}", "TLS certificate", ends, member.node_id == local_node_id)
+            )
     return out
+
+
+def _certificate_end(der: bytes) -> float | None:
+    """When a TLS certificate stops being valid (its notAfter), or None if it cannot be read."""
+    if not der:
+        return None
+    try:
+        from cryptography import x509
+
+        return x509.load_der_x509_certificate(der).not_valid_after_utc.timestamp()
+    except (ValueError, TypeError):
+        return None
 
 
 def _own_key_files(config: Config) -> tuple[list[Path], list[Path]]:

@@ -549,3 +549,20 @@ def test_a_rotation_applied_only_at_the_sender_is_learned_before_its_envelopes_a
             await stop_all(*nodes)
 
     asyncio.run(scenario())
+
+
+def test_status_warns_of_a_tls_certificate_ending_within_30_days(tmp_path: Path) -> None:
+    from cryptography import x509
+    from tamga.federation._node import key_warnings
+
+    ms = members(tmp_path, FIVE[:3])
+    install(list(ms.values()), [genesis(ms)])
+    state = FederationState.load(ms["UZ"].folder)
+    cert = state.current.member("KZ").tls_certificate  # type: ignore[union-attr]
+    assert cert, "members carry their pinned TLS certificate"
+    ends = x509.load_der_x509_certificate(cert).not_valid_after_utc.timestamp()
+    assert not [w for w in key_warnings(state, "UZ", now=ends - 40 * 86400) if w.kind == "TLS certificate"]
+    soon = [w for w in key_warnings(state, "UZ", now=ends - 10 * 86400) if w.kind == "TLS certificate"]
+    assert {w.node_id for w in soon} == set(ms)  # the three certificates were made seconds apart
+    words = next(w for w in soon if w.node_id == "KZ").words(ends - 10 * 86400)
+    assert words.startswith("peer KZ's TLS certificate (sha256 ") and "(in 10 days): renew it" in words
