@@ -4,9 +4,9 @@
 machine:
 
 e2e
-    Two real node processes (KZ -> UZ, protobuf adapter, loopback) from
-    ``tools/federation.py``. N records of about ``--record-bytes`` each
-    (distinct DeclarationSnapshots) are written at t0 into KZ's outgoing
+    Two real node processes (KZ -> UZ, protobuf adapter, loopback, gRPC over
+    TLS with pinned certificates as in production) from ``tools/federation.py``.
+    N records of about ``--record-bytes`` each (distinct DeclarationSnapshots) are written at t0 into KZ's outgoing
     folder as files of 500 records (atomic writes); the run ends when every
     one of them is 'delivered' in KZ's outbox, that is, when KZ holds UZ's
     signed receipt, which UZ signs only after committing. e2e_rps = N / that
@@ -18,7 +18,7 @@ e2e_json_rps
     The same run again through the json adapter, which adds decoding JSON
     at KZ and encoding it at UZ (reported in the table, not the BENCH line).
 grpc_rps
-    Raw batched gRPC like the node's: a grpc.aio server in another process
+    Raw batched gRPC like the node's, without TLS: a grpc.aio server in another process
     (``--serve-grpc PORT``), one bidirectional stream, pre-serialized
     ExchangeRequests of ``batch_size`` envelopes of the e2e envelope size,
     ``max_in_flight`` batches in flight, a small answer per batch.
@@ -711,7 +711,7 @@ def run(args: argparse.Namespace) -> int:
         (
             "grpc_rps",
             f"{grpc_rps:,.0f}",
-            f"raw grpc.aio bidi stream, {batch}/batch, {in_flight} in flight, server in another process",
+            f"raw grpc.aio bidi stream (no TLS), {batch}/batch, {in_flight} in flight, server in another process",
         ),
         ("sqlite_rps", f"{sqlite_rps:,.0f}", f"Store.enqueue, WAL + synchronous=FULL, {batch} rows/transaction"),
         ("sign_rps", f"{sign_rps:,.0f}", "Ed25519 sign via tamga.crypto, one thread"),
@@ -738,8 +738,8 @@ def run(args: argparse.Namespace) -> int:
     )
     print(f"  delivery: batch_size={batch}, max_in_flight={in_flight}; nodes KZ -> UZ on 127.0.0.1")
     print(
-        "  nodes:    poll_interval=20ms, log level info (the product default), JSON logs to a file; "
-        "other settings default"
+        "  nodes:    TLS with pinned certificates, poll_interval=20ms, log level info (the product default), "
+        "JSON logs to a file; other settings default"
     )
     print()
     width = max(len(r[0]) for r in rows)
