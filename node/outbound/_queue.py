@@ -229,6 +229,10 @@ class PeerQueue:
             done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
             for t in done:
                 exc = t.exception()
+                if isinstance(exc, asyncio.InvalidStateError) and call.done():
+                    # Writing to a call that already ended (a refused TLS handshake, say) says
+                    # only "RPC already finished"; the call's own status says why.
+                    raise DeliveryError(f"{(await call.code()).name}: {await call.details()}") from exc
                 if exc is not None:
                     raise exc
             if pending:

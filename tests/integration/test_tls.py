@@ -285,6 +285,10 @@ def test_a_server_presenting_another_certificate_than_the_pinned_one_is_refused(
             assert query(db_path(uz_home), "SELECT COUNT(*) FROM inbox") == [(0,)]
             assert query(db_path(kz_home), "SELECT COUNT(*) FROM inbox") == [(0,)]
             assert outbox_states(kz_home) == ["queued"] and outbox_states(uz_home) == ["queued"]
+            # What tamga status shows for the failed delivery is gRPC's status, not "RPC already finished".
+            errors = {h.name: peer_state(h, p)[1] for h, p in ((kz_home, "UZ"), (uz_home, "KZ"))}
+            assert all(e and e.startswith("UNAVAILABLE") for e in errors.values()), errors
+            assert "CERTIFICATE_VERIFY_FAILED" in errors["kz"], errors
         finally:
             await stop_all(kz, uz)
 
