@@ -131,7 +131,11 @@ def cmd_peer_add(args: argparse.Namespace) -> int:
     peer = add_peer(config, Path(args.file), endpoint=args.endpoint, replace=args.replace)
     print(f"added peer {peer.node_id} ({peer.country}, {peer.authority}) at {', '.join(peer.endpoints)}")
     print(f"  fingerprint: {peer.fingerprint}")
-    print("  compare this fingerprint with the one that authority gave you by another channel;")
+    if peer.tls_certificate:
+        import hashlib
+
+        print(f"  TLS certificate SHA-256: {hashlib.sha256(peer.tls_certificate).hexdigest()}")
+    print("  compare these with what that authority gave you by another channel;")
     print("  a running node picks up new peers when restarted.")
     return EXIT_OK
 

@@ -434,6 +434,8 @@ def test_peer_add_prints_the_fingerprint_init_printed(tmp_path: Path) -> None:
     m = FINGERPRINT.search(result.stdout)
     assert m and m.group(1) == uz.fingerprint, describe(result)
     assert f"127.0.0.1:{uz.port}" in result.stdout
+    tls_sha = json.loads(ident.read_text("utf-8"))["tls_certificate_sha256"]
+    assert len(tls_sha) == 64 and f"TLS certificate SHA-256: {tls_sha}" in result.stdout, describe(result)
     listed = run_tamga("peer", "list", "--home", kz.home)
     assert listed.returncode == 0, describe(listed)
     assert uz.fingerprint in listed.stdout and "UZ" in listed.stdout
