@@ -26,8 +26,9 @@ from typing import Any
 
 import grpc
 from tamga.adapters import Adapter, load_adapter
+from tamga.audit import AuditSigner
 from tamga.config import Config
-from tamga.errors import ConfigError, TamgaError
+from tamga.errors import ConfigError, StoreError, TamgaError
 from tamga.federation._node import Federation
 from tamga.handoff import Handoff
 from tamga.home import load_local_identity, load_peers
@@ -134,6 +135,7 @@ class Node:
         }
         adapter = load_adapter(config.adapter.name, options)
         store = await Store.open(config.path(config.store.path))
+        store.audit_signer = AuditSigner(local.node_id, local.signing_key)
         return cls(
             config=config, local=local, peers=peers, adapter=adapter, store=store, clock=clock, federation=federation
         )
@@ -334,6 +336,11 @@ class Node:
             await self._server.stop(self.config.server.grace)
         for ch in self._channels:
             await ch.close()
+        if self.store.audit_signer is not None:
+            try:
+                await self.store.seal_audit(self.store.audit_signer, now=self.clock())
+            except StoreError as exc:  # the next start or 'tamga audit seal' seals what is left
+                log.error("audit_seal_failed", node=self.local.node_id, error=str(exc))
         await self.store.close()
         if self._lock_fd is not None:
             run = self.config.path(self.config.folders.run)

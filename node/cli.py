@@ -969,6 +969,130 @@ def cmd_keys_encrypt(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _print_audit_report(rep: Any, what: str) -> int:
+    for line in rep.problems:
+        print(f"TAMPERED: {line}")
+    for line in rep.notes:
+        print(f"note: {line}")
+    span = f"entries {rep.first_seq}-{rep.last_seq}" if rep.entries else "no entries"
+    if rep.problems:
+        print(f"{what}: NOT intact: {len(rep.problems)} problem(s) in {span} ({rep.seals} seals)")
+        return EXIT_USAGE
+    sealed = f"sealed through {rep.sealed_through}" if rep.sealed_through else "not sealed yet"
+    print(f"{what}: intact: {span}, {rep.seals} seals, {sealed}")
+    return EXIT_OK
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    from tamga import audit
+
+    if args.export:
+        from tamga.home import parse_identity_file
+
+        if not args.identity:
+            raise _BadInput("--export needs --identity NODE.identity.json (the node's identity file)")
+        try:
+            text, doc_text = Path(args.identity).read_text("utf-8"), Path(args.export).read_text("utf-8")
+        except OSError as exc:
+            raise _BadInput(f"cannot read: {exc}") from exc
+        peer = parse_identity_file(text, args.identity).peer
+        try:
+            doc = json.loads(doc_text)
+        except json.JSONDecodeError as exc:
+            raise _BadInput(f"{args.export}: not JSON (line {exc.lineno}: {exc.msg})") from exc
+        rep = audit.verify_export(doc, node_id=peer.node_id, verify_key=peer.verify_key, where=args.export)
+        return _print_audit_report(rep, f"{args.export} (audit log of {peer.node_id})")
+    from tamga.home import load_local_identity
+
+    config = _load(args)
+    key = load_local_identity(config).signing_key.public
+    path = config.path(config.store.path)
+    rep = audit.verify_entries(audit.read_entries(path), node_id=config.node.id, verify_key=key)
+    return _print_audit_report(rep, f"{path} (audit log of {config.node.id})")
+
+
+def cmd_audit_export(args: argparse.Namespace) -> int:
+    from tamga import audit
+
+    config = _load(args)
+    doc = audit.export_range(
+        config.path(config.store.path), node_id=config.node.id, from_seq=args.from_seq, to_seq=args.to_seq
+    )
+    text = json.dumps(doc, indent=1) + "\n"
+    if args.output:
+        Path(args.output).write_text(text, "utf-8")
+        last = doc["entries"][-1]["seq"]
+        print(f"wrote {args.output}: audit entries {args.from_seq}-{last}, seals {doc['seals']}")
+    else:
+        sys.stdout.write(text)
+    return EXIT_OK
+
+
+def cmd_audit_seal(args: argparse.Namespace) -> int:
+    import time
+
+    from tamga.audit import AuditSigner
+    from tamga.home import load_local_identity
+    from tamga.store import Store
+
+    config = _load(args)
+    local = load_local_identity(config)
+
+    async def main() -> int | None:
+        store = await Store.open(config.path(config.store.path), create=False)
+        try:
+            return await store.seal_audit(AuditSigner(local.node_id, local.signing_key), now=time.time())
+        finally:
+            await store.close()
+
+    seq = asyncio.run(main())
+    print(f"sealed the audit log at seq {seq}" if seq else "nothing new to seal: the last entry is a seal")
+    return EXIT_OK
+
+
+def _add_audit_parser(sub: Any, add: Any, home_help: str) -> None:
+    aud = sub.add_parser(
+        "audit",
+        help="the tamper-evident audit log",
+        description="The node's audit log: every record queued, accepted, duplicate, refused, settled and handed "
+        "off, chained by SHA-256 and sealed with the node's identity key. Digests only, never record contents.",
+    )
+    asub = aud.add_subparsers(dest="audit_command", metavar="COMMAND", required=True)
+    sp = add(
+        "verify",
+        cmd_audit_verify,
+        "check the audit log's chain and seals (exit 0 intact, 2 tampered)",
+        "Recompute the hash chain and check every seal. Names each edited, removed, inserted or reordered "
+        "entry and each forged seal; exits 2 if any. With --export and --identity, checks an exported range "
+        "with the node's public key instead.",
+        parent=asub,
+    )
+    sp.add_argument("--home", help=home_help)
+    sp.add_argument("--export", metavar="FILE", help="an export made by 'tamga audit export'")
+    sp.add_argument("--identity", metavar="FILE", help="the exporting node's identity file (with --export)")
+    sp = add(
+        "export",
+        cmd_audit_export,
+        "write a range of the audit log for another authority",
+        "Write entries --from..--to (and on to the seal covering them) as JSON, with the hash before the range, "
+        "for 'tamga audit verify --export FILE --identity NODE.identity.json'.",
+        parent=asub,
+    )
+    sp.add_argument("--home", help=home_help)
+    sp.add_argument("--from", dest="from_seq", type=int, required=True, metavar="SEQ", help="first entry")
+    sp.add_argument("--to", dest="to_seq", type=int, required=True, metavar="SEQ", help="last entry")
+    sp.add_argument("-o", "--output", help="file to write (default: standard output)")
+    sp = add(
+        "seal",
+        cmd_audit_seal,
+        "sign the audit log now with the node's identity key",
+        "Append a seal signed with the node's identity key over the last entry (the node also seals every "
+        "1000 entries and when it stops).",
+        parent=asub,
+    )
+    sp.add_argument("--home", help=home_help)
+
+
 def _add_federation_parser(sub: Any, add: Any, home_help: str) -> None:
     keys = sub.add_parser(
         "keys",
@@ -1307,6 +1431,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("name", help="adapter name: lowercase letters, digits, underscores (e.g. demo_xx)")
     sp.add_argument("--dir", help="folder to create (default: ./tamga-adapter-NAME, underscores as hyphens)")
     _add_federation_parser(sub, add, home_help)
+    _add_audit_parser(sub, add, home_help)
     return p
 
 

@@ -22,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 import aiosqlite
+from tamga import audit
+from tamga.audit import AuditEvent, AuditSigner
 from tamga.errors import StoreError
 from tamga.protocol import ReceiptOutcome, Sealed
 from tamga.v1 import envelope_pb2
@@ -87,6 +89,7 @@ class Store:
         self._lock = asyncio.Lock()
         self._pending: set[asyncio.Task[Any]] = set()
         self.path = path
+        self.audit_signer: AuditSigner | None = None  # set by the node: seals the audit log every SEAL_EVERY entries
 
     # -- opening ---------------------------------------------------------------
 
@@ -261,6 +264,10 @@ class Store:
                     " source, submitted_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
                     [(s.recipient, s.message_id, s.record_type, s.envelope, s.digest, source, now) for s in sealed],
                 )
+                events = [
+                    AuditEvent("queued", s.recipient, s.message_id, s.record_type, s.digest, source) for s in sealed
+                ]
+                await audit.append(c, events, now=now, signer=self.audit_signer)
                 if intake_sha256 is not None:
                     await c.execute(
                         "INSERT INTO intake (source, sha256, records, accepted_at) VALUES (?, ?, ?, ?)",
@@ -305,6 +312,7 @@ class Store:
                     (peer, batch_id, signed.receipt_batch, signed.signature, now),
                 )
                 receipt_id = cur.lastrowid
+                settling = await _queued_rows(c, peer, [o.message_id for o in outcomes])
                 await c.executemany(
                     "UPDATE outbox SET state = ?, settled_at = ?, receipt_id = ?, receipt_status = ?,"
                     " reject_reason = ?, reject_detail = ? WHERE peer = ? AND message_id = ?"
@@ -331,6 +339,16 @@ class Store:
                     " last_error = NULL, retry_at = NULL",
                     (peer, now, now),
                 )
+                events = []
+                for o in outcomes:
+                    row = settling.pop(o.message_id, None)
+                    if row is not None:
+                        kind, status = ("delivered" if o.delivered else "rejected"), S.Name(o.status)
+                        detail = status if o.delivered else f"{status} {R.Name(o.reason)}"
+                        events.append(
+                            AuditEvent(kind, peer, o.message_id, row[0], row[1], f"{detail} batch {batch_id}")
+                        )
+                await audit.append(c, events, now=now, signer=self.audit_signer)
 
         await self._run("settling receipts", txn())
 
@@ -376,6 +394,7 @@ class Store:
         async def txn() -> list[tuple[int, int, str]]:
             results: list[tuple[int, int, str]] = []
             log = list(refused)
+            events: list[AuditEvent] = []
             async with self._txn() as c:
                 seen: dict[tuple[str, str], bytes] = {}
                 keys = [(i.sender, i.message_id) for i in items]
@@ -396,8 +415,10 @@ class Store:
                             (item.sender, item.message_id, item.record_type, item.envelope, item.digest, now)
                         )
                         results.append((S.RECEIPT_STATUS_ACCEPTED, R.REJECT_REASON_UNSPECIFIED, ""))
+                        events.append(AuditEvent("accepted", *key, item.record_type, item.digest))
                     elif prior == item.digest:
                         results.append((S.RECEIPT_STATUS_DUPLICATE, R.REJECT_REASON_UNSPECIFIED, ""))
+                        events.append(AuditEvent("duplicate", *key, item.record_type, item.digest))
                     else:
                         detail = "message id already used by this sender for a different envelope"
                         results.append((S.RECEIPT_STATUS_REJECTED, R.REJECT_REASON_MESSAGE_ID_CONFLICT, detail))
@@ -421,6 +442,8 @@ class Store:
                         " VALUES (?, ?, ?, ?, ?, ?)",
                         [(*r, now) for r in log],
                     )
+                events.extend(AuditEvent("refused", r[0], r[1], "", r[4], f"{r[2]}: {r[3]}") for r in log)
+                await audit.append(c, events, now=now, signer=self.audit_signer)
             return results
 
         return await self._run("committing received envelopes", txn())
@@ -506,7 +529,17 @@ class Store:
 
         async def txn() -> None:
             async with self._txn() as c:
+                events = []
+                for start in range(0, len(seqs), 400):
+                    chunk = list(seqs[start : start + 400])
+                    async with c.execute(
+                        "SELECT sender, message_id, record_type, digest, handoff_name FROM inbox"
+                        f" WHERE handed_off_at IS NULL AND seq IN ({','.join('?' * len(chunk))}) ORDER BY seq",
+                        chunk,
+                    ) as cur:
+                        events += [AuditEvent("handed_off", *r[:4], r[4] or "") for r in await cur.fetchall()]
                 await c.executemany("UPDATE inbox SET handed_off_at = ? WHERE seq = ?", [(now, seq) for seq in seqs])
+                await audit.append(c, events, now=now, signer=self.audit_signer)
 
         await self._run("marking hand-off", txn())
 
@@ -518,6 +551,18 @@ class Store:
                 await c.executemany("UPDATE inbox SET handoff_name = NULL WHERE seq = ?", [(seq,) for seq in seqs])
 
         await self._run("re-planning hand-off", txn())
+
+    # -- audit log -------------------------------------------------------------
+
+    async def seal_audit(self, signer: AuditSigner, *, now: float) -> int | None:
+        """Seal the audit log now (signed by ``signer``); the seal's seq, or None if nothing new to seal."""
+
+        async def txn() -> int | None:
+            async with self._txn() as c:
+                return await audit.seal(c, signer, now=now)
+
+        result: int | None = await self._run("sealing the audit log", txn())
+        return result
 
     # -- status ----------------------------------------------------------------
 
@@ -608,6 +653,21 @@ class Store:
             "reading status", "SELECT peer, receipt_batch, signature FROM receipts WHERE id = ?", (receipt_id,)
         )
         return (rows[0][0], rows[0][1], rows[0][2]) if rows else None
+
+
+async def _queued_rows(c: aiosqlite.Connection, peer: str, message_ids: Sequence[str]) -> dict[str, tuple[str, bytes]]:
+    """(record_type, digest) of the still-queued outbox rows of ``peer`` among ``message_ids``."""
+    out: dict[str, tuple[str, bytes]] = {}
+    for start in range(0, len(message_ids), 400):
+        chunk = list(message_ids[start : start + 400])
+        async with c.execute(
+            "SELECT message_id, record_type, digest FROM outbox WHERE peer = ? AND state = 'queued'"
+            f" AND message_id IN ({','.join('?' * len(chunk))})",
+            [peer, *chunk],
+        ) as cur:
+            for m, t, d in await cur.fetchall():
+                out[m] = (t, bytes(d))
+    return out
 
 
 def _split_sql(script: str) -> list[str]:
