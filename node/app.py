@@ -109,6 +109,7 @@ class Node:
             adapter=adapter,
             clock=clock,
             on_queued=self._wake_queues,
+            max_queued=config.limits.max_queued,
         )
         self.drop_folder = DropFolder(
             submitter=self.submitter,

@@ -211,7 +211,7 @@ def cmd_send(args: argparse.Namespace) -> int:
     async def main() -> Any:
         store = await Store.open(config.path(config.store.path), create=False)
         try:
-            sub = Submitter(local=local, peers=peers, store=store, adapter=adapter)
+            sub = Submitter(local=local, peers=peers, store=store, adapter=adapter, max_queued=config.limits.max_queued)
             return await sub.submit(data, source=path.name, to=args.to)
         finally:
             await store.close()

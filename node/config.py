@@ -126,6 +126,10 @@ class LimitsConfig:
     # max_clock_skew in the future too.
     max_envelope_age: float = 14 * 24 * 3600.0
     max_clock_skew: float = 300.0
+    # Backpressure: most records queued (not yet answered by a receipt) for one
+    # peer. A file that would take a peer's queue past it is refused whole
+    # (moved to the failed folder with its report) until the peer catches up.
+    max_queued: int = 1_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -344,6 +348,9 @@ poll_interval = "500ms"
 [limits]
 max_envelope_bytes = 4194304
 max_file_bytes = 67108864
+# Most records queued for one peer that has not acknowledged them; past it,
+# new files are refused (moved to failed/) until the peer catches up.
+max_queued = 1000000
 
 [logging]
 level = "info"

@@ -15,6 +15,7 @@ __all__ = [
     "DeliveryError",
     "KeyFileError",
     "ManifestError",
+    "QueueFullError",
     "RoutingError",
     "StoreError",
     "TamgaError",
@@ -49,6 +50,27 @@ class StoreError(TamgaError):
 class ManifestError(TamgaError):
     """A federation manifest, a proposal or a key revocation is not valid: the
     message says which version, which member or signature, and why."""
+
+
+class QueueFullError(TamgaError):
+    """Too many records are queued for a peer ([limits] max_queued); nothing of the submission was queued."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        peer: str,
+        queued: int,
+        adding: int,
+        limit: int,
+        last_delivery_at: float | None,
+    ) -> None:
+        super().__init__(message)
+        self.peer = peer
+        self.queued = queued
+        self.adding = adding
+        self.limit = limit
+        self.last_delivery_at = last_delivery_at
 
 
 class RoutingError(TamgaError):

@@ -11,6 +11,15 @@ beside a ``NAME.error.json`` report, and nothing of it is queued. A file
 picked up again after a crash (committed, not yet moved) is recognised by
 its name and SHA-256 and not queued twice.
 
+Backpressure: no peer gets more than ``[limits] max_queued`` records queued
+(sealed, not yet answered by a receipt). The limit is per peer, so one peer
+that is down does not stop deliveries to the others; it bounds the disk the
+outbox of a dead peer can take. A file that would take any recipient past it
+is refused whole (counted and refused in the same store transaction as the
+insert, so nothing is half-queued): ``tamga send`` fails with the reason, and
+the drop folder moves the file to the failed folder with its report. Moved
+back to the outgoing folder once the peer has caught up, it is taken again.
+
 Only completed files are taken: the national system writes under a
 temporary name (starting with "." or ending in .tmp or .part) and renames.
 """
@@ -33,7 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from tamga.adapters import Adapter
-from tamga.errors import AdapterError, RoutingError, StoreError, TamgaError, ValidationError
+from tamga.errors import AdapterError, QueueFullError, RoutingError, StoreError, TamgaError, ValidationError
 from tamga.logging import get_logger
 from tamga.protocol import LocalIdentity, Peer, PeerDirectory, Sealed, record_type_of, seal
 from tamga.store import Store
@@ -151,8 +160,10 @@ class Submitter:
         adapter: Adapter,
         clock: Callable[[], float] = time.time,
         on_queued: Callable[[set[str]], None] | None = None,
+        max_queued: int | None = None,
     ) -> None:
         self.local = local
+        self.max_queued = max_queued
         self.peers = peers
         self.store = store
         self.adapter = adapter
@@ -273,12 +284,28 @@ class Submitter:
         """Queue what :meth:`prepare` sealed, all of it in one transaction.
 
         Raises:
+            QueueFullError: a recipient has ``max_queued`` records waiting; nothing was queued.
             StoreError: nothing was queued.
         """
         sealed, source = prepared.sealed, prepared.source
-        await self.store.enqueue(
-            sealed, source=source, now=prepared.now, intake_sha256=prepared.intake_sha256, records=prepared.records
-        )
+        try:
+            await self.store.enqueue(
+                sealed,
+                source=source,
+                now=prepared.now,
+                intake_sha256=prepared.intake_sha256,
+                records=prepared.records,
+                max_queued=self.max_queued,
+            )
+        except QueueFullError as exc:
+            raise QueueFullError(
+                self._queue_full_message(exc, source),
+                peer=exc.peer,
+                queued=exc.queued,
+                adding=exc.adding,
+                limit=exc.limit,
+                last_delivery_at=exc.last_delivery_at,
+            ) from None
         for s in sealed:
             log.info(
                 "record_queued", message_id=s.message_id, peer=s.recipient, record_type=s.record_type, source=source
@@ -286,6 +313,19 @@ class Submitter:
         if self.on_queued:
             self.on_queued({s.recipient for s in sealed})
         return Submission(source, prepared.records, sealed)
+
+    def _queue_full_message(self, exc: QueueFullError, source: str) -> str:
+        me, peer = self.local.node_id, exc.peer
+        if exc.last_delivery_at is None:
+            since = f"{peer} has not acknowledged any record yet"
+        else:
+            at = datetime.fromtimestamp(exc.last_delivery_at, UTC).isoformat(timespec="seconds")
+            since = f"{peer} has not acknowledged since {at}"
+        return (
+            f"{source}: {me} has {exc.queued:,} records queued for {peer} (limit [limits] max_queued = {exc.limit:,})"
+            f" and this input would add {exc.adding:,}: {since}; refusing new files until it catches up"
+            " ('tamga status' shows the peer's last error). Nothing of this input was queued."
+        )
 
 
 PREPARE_AHEAD = 2
@@ -437,7 +477,20 @@ class DropFolder:
             self._move(path, self.processed)
             return
         assert outcome.prepared is not None
-        sub = await self.submitter.commit(outcome.prepared)
+        try:
+            sub = await self.submitter.commit(outcome.prepared)
+        except QueueFullError as exc:
+            error = {
+                "kind": "queue_full",
+                "message": str(exc),
+                "peer": exc.peer,
+                "queued": exc.queued,
+                "adding": exc.adding,
+                "max_queued": exc.limit,
+                "action": "move the file back to the outgoing folder once the peer has caught up",
+            }
+            self._fail(path, outcome.sha256, error)
+            return
         self._move(path, self.processed)
         log.info("file_accepted", source=path.name, records=sub.records, envelopes=len(sub.sealed))
 

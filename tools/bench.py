@@ -412,6 +412,85 @@ def _end(proc: subprocess.Popen[bytes]) -> None:
         proc.stdout.close()
 
 
+# -- memory with a long queue ------------------------------------------------------------
+
+QUEUED_RECORDS = 1_000_000
+QUICK_QUEUED_RECORDS = 20_000
+QUEUED_ENVELOPE_BYTES = 512  # kept small so that a million rows fit on the bench machine's disk
+QUEUED_BATCH = 10_000
+
+
+@dataclass
+class QueuedMemory:
+    n: int
+    fill_s: float
+    watched_s: float
+    peak_rss_mb: float  # VmHWM of the node process
+    rss_mb: float  # VmRSS at the end
+    attempts: int  # failed delivery attempts to the peer that is down
+
+
+def _proc_status_kb(pid: int, field_name: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field_name + ":"):
+            return int(line.split()[1])
+    raise BenchError(f"/proc/{pid}/status has no {field_name} (not Linux?)")
+
+
+async def _fill_outbox(path: Path, peer: str, n: int) -> None:
+    store = await Store.open(path)
+    try:
+        envelope = os.urandom(QUEUED_ENVELOPE_BYTES)
+        for start in range(0, n, QUEUED_BATCH):
+            rows = [
+                Sealed(
+                    message_id=str(uuid.uuid4()),
+                    recipient=peer,
+                    record_type="declaration_snapshot",
+                    envelope=envelope,
+                    digest=os.urandom(32),
+                )
+                for _ in range(min(QUEUED_BATCH, n - start))
+            ]
+            await store.enqueue(rows, source=f"queued-{start // QUEUED_BATCH:05d}", now=time.time())
+    finally:
+        await store.close()
+
+
+def bench_queued_memory(workdir: Path, n: int, watch: float) -> QueuedMemory:
+    """Peak RSS of a real node process with ``n`` records queued for a peer that is down.
+
+    The outbox is filled directly through :meth:`Store.enqueue` while the node
+    is stopped (sealing a million records would take the bench minutes); the
+    node then runs for ``watch`` seconds, its delivery loop retrying UZ, which
+    is never started.
+    """
+    fed = LocalFederation(workdir / "federation-queued", [("KZ", "KZ"), ("UZ", "UZ")], config=NODE_CONFIG)
+    with fed:
+        kz = fed["KZ"]
+        t0 = time.monotonic()
+        asyncio.run(_fill_outbox(kz.db_path, "UZ", n))
+        fill_s = time.monotonic() - t0
+        log(f"memory: {n:,} records queued for UZ in {fill_s:.1f} s; running KZ alone for {watch:.0f} s")
+        kz.start(wait=120)
+        assert kz.proc is not None
+        pid = kz.proc.pid
+        t1 = time.monotonic()
+        rss_kb = 0
+        while time.monotonic() - t1 < watch:
+            if not kz.running:
+                raise BenchError(f"node KZ exited during the memory run; see {kz.log_path}")
+            rss_kb = _proc_status_kb(pid, "VmRSS")
+            time.sleep(0.2)
+        peak_kb = _proc_status_kb(pid, "VmHWM")
+        watched_s = time.monotonic() - t1
+        attempts = int(_scalar(kz, "SELECT COALESCE(MAX(consecutive_failures), 0) FROM peer_state") or 0)
+        queued = int(_scalar(kz, "SELECT COUNT(*) FROM outbox WHERE state = 'queued'") or 0)
+        if queued != n:
+            raise BenchError(f"memory run: KZ has {queued} records queued, expected {n}; see {kz.log_path}")
+    return QueuedMemory(n, fill_s, watched_s, peak_kb / 1024, rss_kb / 1024, attempts)
+
+
 # -- end to end ----------------------------------------------------------------------------
 
 
@@ -651,11 +730,13 @@ def run(args: argparse.Namespace) -> int:
         log(f"adapters: decoding each national adapter's samples, {adapter_seconds:.1f}s each")
         adapter_rates = bench_adapters(adapter_seconds)
         try:
+            n_queued = QUICK_QUEUED_RECORDS if args.quick else QUEUED_RECORDS
+            memory = bench_queued_memory(workdir, n_queued, 3.0 if args.quick else 15.0)
             e2e, work = bench_e2e(workdir, n, args.record_bytes, timeout, args.seed, "protobuf")
             e2e_json, _ = bench_e2e(workdir, n, args.record_bytes, timeout, args.seed, "json")
         except (BenchError, TimeoutError, RuntimeError) as exc:
             keep = True
-            print(f"bench: FAILED: the e2e run did not complete: {exc}", file=sys.stderr)
+            print(f"bench: FAILED: a node run did not complete: {exc}", file=sys.stderr)
             return 1
     finally:
         if keep:
@@ -717,6 +798,14 @@ def run(args: argparse.Namespace) -> int:
         ("sign_rps", f"{sign_rps:,.0f}", "Ed25519 sign via tamga.crypto, one thread"),
         ("verify_rps", f"{verify_rps:,.0f}", "Ed25519 verify via tamga.crypto, one thread"),
         ("ratio", f"{ratio:.3f}", "e2e_rps / min(grpc_rps, sqlite_rps, verify_rps)"),
+        (
+            "peak_rss_1m_queued_mb",
+            f"{memory.peak_rss_mb:,.0f}",
+            f"VmHWM of the KZ node process over {memory.watched_s:.0f} s with {memory.n:,} records"
+            f" ({QUEUED_ENVELOPE_BYTES}-byte envelopes) queued for UZ, which is down"
+            f"{' (--quick: fewer than 1,000,000)' if memory.n < QUEUED_RECORDS else ''}; VmRSS at the end"
+            f" {memory.rss_mb:,.0f} MB, {memory.attempts} delivery attempts; outbox filled in {memory.fill_s:.0f} s",
+        ),
     ]
     for name, rate, json_rate, count in adapter_rates:
         rows.append(

@@ -24,7 +24,7 @@ from typing import Any
 import aiosqlite
 from tamga import audit
 from tamga.audit import AuditEvent, AuditSigner
-from tamga.errors import StoreError
+from tamga.errors import QueueFullError, StoreError
 from tamga.protocol import ReceiptOutcome, Sealed
 from tamga.v1 import envelope_pb2
 
@@ -250,15 +250,48 @@ class Store:
         now: float,
         intake_sha256: bytes | None = None,
         records: int = 0,
+        max_queued: int | None = None,
     ) -> None:
         """Commit sealed envelopes to the outbox, all or none, in one transaction.
 
         With ``intake_sha256`` the file is recorded as accepted in the same
         transaction, so that a crash before it is moved aside cannot queue it twice.
+
+        With ``max_queued``, no peer may end up with more than that many queued
+        envelopes: the count is taken inside the same write transaction, so two
+        submitters cannot both slip under the limit.
+
+        Raises:
+            QueueFullError: a recipient's queue would pass ``max_queued``; nothing was queued.
+            StoreError: nothing was queued; the store could not commit.
         """
+        adding: dict[str, int] = {}
+        for s in sealed:
+            adding[s.recipient] = adding.get(s.recipient, 0) + 1
 
         async def txn() -> None:
             async with self._txn() as c:
+                if max_queued is not None:
+                    for peer in sorted(adding):
+                        async with c.execute(
+                            "SELECT COUNT(*) FROM outbox WHERE peer = ? AND state = 'queued'", (peer,)
+                        ) as cur:
+                            row = await cur.fetchone()
+                        queued = int(row[0]) if row else 0
+                        if queued + adding[peer] > max_queued:
+                            async with c.execute(
+                                "SELECT last_delivery_at FROM peer_state WHERE peer = ?", (peer,)
+                            ) as cur:
+                                row = await cur.fetchone()
+                            raise QueueFullError(
+                                f"{queued:,} records queued for {peer}, {adding[peer]:,} more would pass"
+                                f" [limits] max_queued = {max_queued:,}",
+                                peer=peer,
+                                queued=queued,
+                                adding=adding[peer],
+                                limit=max_queued,
+                                last_delivery_at=row[0] if row else None,
+                            )
                 await c.executemany(
                     "INSERT INTO outbox (peer, message_id, record_type, envelope, digest,"
                     " source, submitted_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
