@@ -342,6 +342,12 @@ def cmd_status(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from tamga.doctor import report
+
+    return report(_home(args))
+
+
 def cmd_adapters_list(args: argparse.Namespace) -> int:
     from importlib.metadata import entry_points
 
@@ -1363,6 +1369,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sp.add_argument("--home", help=home_help)
     sp.add_argument("--json", action="store_true", help="machine-readable output")
+
+    sp = add(
+        "doctor",
+        cmd_doctor,
+        "check the node directory and explain how to recover",
+        "Check the node directory, one line OK or PROBLEM each: configuration, the store (integrity, a -wal file, "
+        "how many outbox and inbox rows can still be read, and the recovery steps when it is damaged), keys "
+        "(permissions, passphrase), the federation chain, writable folders and free disk space. Changes nothing. "
+        "Exits 0 when all is OK, 1 otherwise.",
+    )
+    sp.add_argument("--home", help=home_help)
 
     sp = add(
         "validate",

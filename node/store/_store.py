@@ -51,6 +51,12 @@ def _migrations() -> list[tuple[int, str]]:
 MIGRATIONS = _migrations()
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
+# The end of every error about a damaged store: the node never repairs, drops or recreates one itself.
+_DOCTOR = (
+    "the node does not use a damaged store and changed nothing; run 'tamga doctor' to see what is wrong and how to "
+    "recover"
+)
+
 
 @dataclass(frozen=True, slots=True)
 class OutboxRow:
@@ -104,6 +110,17 @@ class Store:
         if not create and not path.exists():
             raise StoreError(f"{path}: the node's store is missing; is --home the node directory made by 'tamga init'?")
         try:
+            empty = path.stat().st_size == 0
+        except FileNotFoundError:
+            empty = False
+        except OSError as exc:
+            raise StoreError(f"{path}: cannot open the store: {exc.strerror}") from exc
+        if empty:
+            # SQLite would silently make a new, empty store of it: every queued record and the dedup history lost.
+            raise StoreError(f"{path}: the store is damaged: the file is empty (0 bytes), truncated; {_DOCTOR}")
+        if path.exists():
+            await asyncio.to_thread(_check_intact, path)
+        try:
             conn = await aiosqlite.connect(path, isolation_level=None)
         except sqlite3.Error as exc:
             raise StoreError(f"{path}: cannot open the store: {exc}") from exc
@@ -112,7 +129,7 @@ class Store:
             await store._setup()
         except sqlite3.DatabaseError as exc:
             await conn.close()
-            raise StoreError(f"{path}: the store is damaged or not a Tamga database: {exc}") from exc
+            raise StoreError(f"{path}: the store is damaged or not a Tamga database: {exc}; {_DOCTOR}") from exc
         except BaseException:
             await conn.close()
             raise
@@ -701,6 +718,40 @@ async def _queued_rows(c: aiosqlite.Connection, peer: str, message_ids: Sequence
             for m, t, d in await cur.fetchall():
                 out[m] = (t, bytes(d))
     return out
+
+
+def _check_intact(path: Path) -> None:
+    """Refuse a damaged store file before it is opened for writing.
+
+    The check reads only: a connection that may write would, on closing,
+    checkpoint the -wal file into the damaged file and delete it (with a
+    damaged header SQLite deletes the -wal outright), destroying what the
+    operator needs to recover.
+
+    Raises:
+        StoreError: the header is not SQLite's, SQLite cannot read the file, or quick_check finds a problem.
+    """
+    try:
+        with open(path, "rb") as f:
+            header = f.read(16)
+    except OSError as exc:
+        raise StoreError(f"{path}: cannot read the store: {exc.strerror}") from exc
+    if header != b"SQLite format 3\x00":
+        raise StoreError(
+            f"{path}: the store is damaged or not a Tamga database: its header is not SQLite's "
+            f"(file is not a database); {_DOCTOR}"
+        )
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=10)
+        try:
+            problems = [str(r[0]) for r in conn.execute("PRAGMA quick_check(10)")]
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        raise StoreError(f"{path}: the store is damaged: {exc}; {_DOCTOR}") from exc
+    if problems != ["ok"]:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise StoreError(f"{path}: the store is damaged: quick_check found {problems[0]}{more}; {_DOCTOR}")
 
 
 def _split_sql(script: str) -> list[str]:
