@@ -1,6 +1,7 @@
 # Two commands do everything on a fresh machine with Python 3.11:
 #   make demo   - create .venv, install, run a three-node federation on loopback
 #   make test   - create .venv if needed, run the tests
+#   make faults - the fault-injection suite with its full profile (make test runs it short)
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -8,7 +9,7 @@ STAMP  := $(VENV)/.installed-stamp
 BUF_VERSION := 1.75.0
 BUF    := $(VENV)/buf/node_modules/.bin/buf
 
-.PHONY: all venv demo test proto proto-check bench lint lint-proto clean
+.PHONY: all venv demo test faults proto proto-check bench lint lint-proto clean
 
 all: test
 
@@ -28,6 +29,11 @@ test: $(STAMP)
 	@if command -v npm >/dev/null 2>&1; then $(MAKE) --no-print-directory lint-proto; \
 	  else echo "note: npm not found, skipping buf lint of proto/ (make lint runs it)"; fi
 	$(BIN)/python -m pytest
+
+# The fault-injection suite, full profile: 5,000 records through 20 SIGKILL cycles, 5,000 through 20 network
+# faults, a 30 s peer outage; one FAULTS line per scenario. `make test` runs the same suite short.
+faults: $(STAMP)
+	TAMGA_FAULTS_PROFILE=full $(BIN)/python -m pytest -m faults -s -o timeout=1800 tests/faults
 
 proto: $(STAMP)
 	$(BIN)/python tools/gen_proto.py
