@@ -135,7 +135,9 @@ class Node:
             for k, v in config.adapter.options.items()
         }
         adapter = load_adapter(config.adapter.name, options)
-        store = await Store.open(config.path(config.store.path))
+        # 'tamga init' made the store; a missing one is never replaced by an empty one here
+        # (that would drop every queued record and the dedup history without a word).
+        store = await Store.open(config.path(config.store.path), create=False)
         store.audit_signer = AuditSigner(local.node_id, local.signing_key)
         return cls(
             config=config, local=local, peers=peers, adapter=adapter, store=store, clock=clock, federation=federation

@@ -108,7 +108,10 @@ class Store:
                 corrupt, or from a newer version of Tamga.
         """
         if not create and not path.exists():
-            raise StoreError(f"{path}: the node's store is missing; is --home the node directory made by 'tamga init'?")
+            raise StoreError(
+                f"{path}: the node's store is missing; is --home the node directory made by 'tamga init'? If it is,"
+                f" restore the store from your backup rather than start with none; {_DOCTOR}"
+            )
         try:
             empty = path.stat().st_size == 0
         except FileNotFoundError:

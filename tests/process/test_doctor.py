@@ -229,3 +229,15 @@ def test_the_store_read_from_sqlite_is_unchanged_after_doctor(kz: Path) -> None:
         after = conn.execute("SELECT seq, message_id, state FROM outbox ORDER BY seq").fetchall()
     conn.close()
     assert after == before and len(after) == QUEUED
+
+
+def test_run_refuses_a_missing_store_instead_of_starting_with_an_empty_one(kz: Path) -> None:
+    """An empty new store would drop every queued record and the dedup history without a word."""
+    db = store_of(kz)
+    for extra in (db, db.with_name(db.name + "-wal"), db.with_name(db.name + "-shm")):
+        extra.unlink(missing_ok=True)
+    result = run_tamga("run", "--home", kz, timeout=RUN_TIMEOUT)
+    assert_one_line_error(result, str(db), "missing", "backup", "tamga doctor")
+    assert not db.exists(), "a new store was created"
+    code, lines, info = doctor(kz)
+    assert code == 1 and any(line.startswith("PROBLEM  store: ") for line in lines), info
