@@ -20,7 +20,6 @@ logs it and shows it in ``tamga status``; people must resolve it.
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -38,23 +37,10 @@ from tamga.federation._manifest import (
     verify_revocation,
     verify_successor,
 )
+from tamga.intake import write_atomically
 from tamga.v1 import federation_pb2
 
 __all__ = ["FederationState", "Offer"]
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
 
 
 @dataclass
@@ -159,7 +145,7 @@ class FederationState:
             raise ManifestError(f"{self.manifests_dir}: this node already holds a federation manifest")
         verified = verify_genesis(signed)
         self.manifests_dir.mkdir(parents=True, exist_ok=True)
-        _write_atomically(self.manifests_dir / "v000001.pb", signed.SerializeToString())
+        write_atomically(self.manifests_dir / "v000001.pb", signed.SerializeToString())
         self.chain = [verified]
         return verified
 
@@ -205,7 +191,7 @@ class FederationState:
             except ManifestError as exc:
                 result.refused = f"from {source}: {exc}"
                 break
-            _write_atomically(self.manifests_dir / f"v{version:06d}.pb", signed.SerializeToString())
+            write_atomically(self.manifests_dir / f"v{version:06d}.pb", signed.SerializeToString())
             self.chain.append(verified)
             result.adopted.append(version)
         return result
@@ -227,7 +213,7 @@ class FederationState:
             if rev is not None:
                 self.revocations_dir.mkdir(parents=True, exist_ok=True)
                 name = f"{rev.node_id}--{rev.key_id.replace(':', '-')}.pb"
-                _write_atomically(self.revocations_dir / name, raw.SerializeToString())
+                write_atomically(self.revocations_dir / name, raw.SerializeToString())
                 new.append(rev)
         if problems:
             raise ManifestError("; ".join(problems))
@@ -271,8 +257,8 @@ class FederationState:
             ),
         }
         self.folder.mkdir(parents=True, exist_ok=True)
-        _write_atomically(self.fork_path, json.dumps(alarm, indent=2).encode())
-        _write_atomically(self.folder / f"fork-v{version:06d}-{source}.pb", theirs.SerializeToString())
+        write_atomically(self.fork_path, json.dumps(alarm, indent=2).encode())
+        write_atomically(self.folder / f"fork-v{version:06d}-{source}.pb", theirs.SerializeToString())
         self.fork = alarm
         return alarm
 
