@@ -862,20 +862,6 @@ def _dr_code(c: _Checker, path: str, code: str, operation: int) -> None:
         c.add(path, f"{code!r} is a disposal operation but the operation is RECOVERY (use R1-R13)")
 
 
-def _dr_code(c: _Checker, path: str, code: str, operation: int) -> None:
-    if not code:
-        c.add(path, "missing; a Basel Annex IV operation (D1-D15 or R1-R13) is required")
-        return
-    m = _DR_CODE.match(code)
-    if not m or not 1 <= int(m[2]) <= (15 if m[1] == "D" else 13):
-        c.add(path, f"{code!r} is not a Basel Annex IV operation (D1-D15 or R1-R13)")
-        return
-    if operation == records_pb2.WASTE_OPERATION_DISPOSAL and m[1] != "D":
-        c.add(path, f"{code!r} is a recovery operation but the operation is DISPOSAL (use D1-D15)")
-    elif operation == records_pb2.WASTE_OPERATION_RECOVERY and m[1] != "R":
-        c.add(path, f"{code!r} is a disposal operation but the operation is RECOVERY (use R1-R13)")
-
-
 def _ipr_recordation(c: _Checker, at: str, r: records_pb2.IprRecordation) -> None:
     for name in ("recordation_no", "authority"):
         c.text(at, r, name)
