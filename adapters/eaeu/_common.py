@@ -13,7 +13,8 @@ from decimal import Decimal
 
 from lxml import etree
 from tamga.adapters.sdk import BaseAdapter
-from tamga.adapters.sdk.codes import EAEU_UNITS, is_country, is_currency
+from tamga.adapters.sdk.codes import EAEU_UNITS, authority_of, is_country, is_currency
+from tamga.adapters.sdk.records import new_record
 from tamga.adapters.sdk.xml import Element, children, find, local, text, where, xpath_of
 from tamga.errors import AdapterError
 from tamga.v1 import common_pb2, records_pb2
@@ -275,3 +276,42 @@ class Writer:
     def opt(self, parent: Element, tag: str, value: str, /, **attrib: str) -> Element | None:
         """A child only when ``value`` is not empty."""
         return self.sub(parent, tag, value, **attrib) if value else None
+
+
+def declaration_record(
+    *,
+    source_format: str,
+    number: str,
+    lrn: str,
+    direction: int,
+    procedure: str,
+    accepted: str,
+    created: datetime,
+    sender: str,
+    receivers: list[str],
+    dispatch: str,
+    destination: str,
+    office: str,
+) -> records_pb2.Record:
+    """A DeclarationSnapshot record with the header both EAEU formats carry filled in."""
+    rec = new_record(
+        source_format=source_format,
+        source_record_ref=number,
+        record_type="declaration_snapshot",
+        sender_country=sender,
+        receiver_countries=receivers,
+        sender_authority=authority_of(sender),
+        created_at=created,
+    )
+    decl = rec.declaration_snapshot
+    decl.declaration_no = number
+    decl.lrn = lrn
+    decl.direction = direction  # type: ignore[assignment]
+    decl.procedure_code = procedure
+    decl.acceptance_date = accepted
+    decl.dispatch_country = dispatch
+    decl.destination_country = destination
+    if office:
+        decl.customs_office.customs_office_code = office
+        decl.customs_office.country = sender
+    return rec

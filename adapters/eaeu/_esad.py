@@ -44,6 +44,7 @@ from lxml import etree
 from tamga.adapters.eaeu._common import (
     Reader,
     Writer,
+    declaration_record,
     direction_of,
     doc_kind_code,
     doc_kind_type,
@@ -56,8 +57,7 @@ from tamga.adapters.eaeu._common import (
     sender_and_receivers,
     tn_ved,
 )
-from tamga.adapters.sdk.codes import EAEU_UNITS, authority_of
-from tamga.adapters.sdk.records import new_record
+from tamga.adapters.sdk.codes import EAEU_UNITS
 from tamga.adapters.sdk.xml import Element, children, find, text
 from tamga.errors import AdapterError
 from tamga.v1 import common_pb2, records_pb2
@@ -156,26 +156,21 @@ def read(rd: Reader, doc: Element) -> records_pb2.Record:
         accepted = stamp.date().isoformat() if stamp else ""
     created = stamp or datetime.fromisoformat(accepted).replace(tzinfo=UTC)
 
-    rec = new_record(
+    rec = declaration_record(
         source_format=SOURCE_FORMAT,
-        source_record_ref=number,
-        record_type="declaration_snapshot",
-        sender_country=sender,
-        receiver_countries=receivers,
-        sender_authority=authority_of(sender),
-        created_at=created,
+        number=number,
+        lrn=doc_id,
+        direction=direction,
+        procedure=procedure,
+        accepted=accepted,
+        created=created,
+        sender=sender,
+        receivers=receivers,
+        dispatch=dispatch,
+        destination=destination,
+        office=code,
     )
     decl = rec.declaration_snapshot
-    decl.declaration_no = number
-    decl.lrn = doc_id
-    decl.direction = direction  # type: ignore[assignment]
-    decl.procedure_code = procedure
-    decl.acceptance_date = accepted
-    decl.dispatch_country = dispatch
-    decl.destination_country = destination
-    if code:
-        decl.customs_office.customs_office_code = code
-        decl.customs_office.country = sender
     packages = find(shipment, "TotalPackageNumber")
     if packages is not None:
         decl.total_packages.count = rd.count(packages)
