@@ -77,6 +77,7 @@ from tamga.federation import (
     verify_successor,
 )
 from tamga.federation._manifest import RECORD_TYPES
+from tamga.intake import write_atomically
 from tamga.protocol import LocalIdentity, Peer, read_identity
 from tamga.protocol._time import to_nanos
 from tamga.v1 import federation_pb2
@@ -264,10 +265,8 @@ def write_new_file(path: Path, text: str, *, replace: bool = False) -> None:
     """
     if path.exists() and not replace:
         raise BadProposal(f"{path}: already exists; choose another --out or remove it first")
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
-        tmp.write_text(text, "utf-8")
-        os.replace(tmp, path)
+        write_atomically(path, text.encode("utf-8"))
     except OSError as exc:
         raise BadProposal(f"{path}: cannot write: {exc.strerror or exc}") from exc
 
