@@ -27,28 +27,41 @@ __all__ = [
     "LimitsConfig",
     "LoggingConfig",
     "NodeConfig",
+    "RetentionConfig",
     "ServerConfig",
     "StoreConfig",
+    "format_duration",
     "load_config",
     "parse_duration",
     "render_config",
 ]
 
 CONFIG_NAME = "tamga.toml"
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)\s*$")
-_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)\s*$")
+_UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 
 
 def parse_duration(text: object, where: str) -> float:
-    """Seconds in a duration string such as "500ms", "30s", "5m", "1h".
+    """Seconds in a duration string such as "500ms", "30s", "5m", "1h", "14d".
 
     Raises:
         ConfigError: not a duration; the message names ``where``.
     """
     m = _DURATION.match(text) if isinstance(text, str) else None
     if not m:
-        raise ConfigError(f'{where}: {text!r} is not a duration (write e.g. "500ms", "30s", "5m", "1h")')
+        raise ConfigError(f'{where}: {text!r} is not a duration (write e.g. "500ms", "30s", "5m", "1h", "14d")')
     return float(m.group(1)) * _UNITS[m.group(2)]
+
+
+def format_duration(seconds: float) -> str:
+    """A duration as people write it in tamga.toml: "90d", "14d 5m", "1h", "0s"."""
+    ms = round(seconds * 1000)
+    parts = []
+    for unit, size in (("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1000), ("ms", 1)):
+        n, ms = divmod(ms, size)
+        if n:
+            parts.append(f"{n}{unit}")
+    return " ".join(parts) or "0s"
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,6 +146,24 @@ class LimitsConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class RetentionConfig:
+    """How long delivered payloads and the dedup record are kept (see tamga.retention).
+
+    Checked when the config loads: ``dedup_horizon`` must exceed the retry
+    horizon ([limits] max_envelope_age + max_clock_skew) and be at least
+    ``delivered_payloads``.
+    """
+
+    # A settled outbox envelope and a handed-off inbox envelope keep their
+    # encrypted payload this long; 0: purged by the next purge run.
+    delivered_payloads: float = 90 * 86400.0
+    # A received envelope's (sender, message id, digest) is kept this long to
+    # answer a retry DUPLICATE; after it the inbox row is deleted.
+    dedup_horizon: float = 400 * 86400.0
+    purge_interval: float = 3600.0
+
+
+@dataclass(frozen=True, slots=True)
 class LoggingConfig:
     level: str = "info"
     format: str = "auto"
@@ -151,6 +182,7 @@ class Config:
     keys: KeysConfig = field(default_factory=KeysConfig)
     delivery: DeliveryConfig = field(default_factory=DeliveryConfig)
     limits: LimitsConfig = field(default_factory=LimitsConfig)
+    retention: RetentionConfig = field(default_factory=RetentionConfig)
     logging: LoggingConfig = field(default_factory=LoggingConfig)
 
     @property
@@ -170,6 +202,7 @@ _SECTIONS: dict[str, type] = {
     "keys": KeysConfig,
     "delivery": DeliveryConfig,
     "limits": LimitsConfig,
+    "retention": RetentionConfig,
     "logging": LoggingConfig,
 }
 _DURATIONS = {
@@ -182,6 +215,9 @@ _DURATIONS = {
     "grace",
     "max_envelope_age",
     "max_clock_skew",
+    "delivered_payloads",
+    "dedup_horizon",
+    "purge_interval",
 }
 
 
@@ -276,7 +312,34 @@ def load_config(home: Path) -> Config:
     delivery = sections.get("delivery", DeliveryConfig())
     if delivery.backoff_initial > delivery.backoff_max:
         raise ConfigError(f"{path}: [delivery] backoff_initial is longer than backoff_max")
+    _check_retention(path, sections.get("retention", RetentionConfig()), sections.get("limits", LimitsConfig()))
     return Config(home=home.resolve(), **sections)
+
+
+def _check_retention(path: Path, retention: RetentionConfig, limits: LimitsConfig) -> None:
+    """The retention settings must keep every guarantee the node gives its peers.
+
+    Raises:
+        ConfigError: naming the key, the file and why.
+    """
+    if retention.purge_interval <= 0:
+        raise ConfigError(f"{path}: [retention] purge_interval must be longer than 0, found 0")
+    retry = limits.max_envelope_age + limits.max_clock_skew
+    dedup = format_duration(retention.dedup_horizon)
+    if retention.dedup_horizon <= retry:
+        raise ConfigError(
+            f"{path}: [retention] dedup_horizon = {dedup} must be longer than the retry horizon "
+            f"{format_duration(retry)} ([limits] max_envelope_age {format_duration(limits.max_envelope_age)} + "
+            f"max_clock_skew {format_duration(limits.max_clock_skew)}): a peer may retry an envelope until it is "
+            "that old (older ones are refused STALE), so a received envelope must be remembered longer, or a late "
+            "retry would be taken for a new record and handed off twice"
+        )
+    if retention.delivered_payloads > retention.dedup_horizon:
+        raise ConfigError(
+            f"{path}: [retention] delivered_payloads = {format_duration(retention.delivered_payloads)} is longer "
+            f"than dedup_horizon = {dedup}: a received envelope's row, payload included, is deleted at the dedup "
+            "horizon, so its payload cannot be kept longer; set delivered_payloads to at most dedup_horizon"
+        )
 
 
 def _check_endpoint(value: str, where: str) -> None:
@@ -351,6 +414,24 @@ max_file_bytes = 67108864
 # Most records queued for one peer that has not acknowledged them; past it,
 # new files are refused (moved to failed/) until the peer catches up.
 max_queued = 1000000
+# Freshness: envelopes sealed longer ago (or further in the future) are
+# refused STALE. Their sum is the retry horizon (see [retention]).
+max_envelope_age = "14d"
+max_clock_skew = "5m"
+
+[retention]
+# How long a delivered (or rejected) outgoing envelope and a handed-off
+# incoming envelope keep their encrypted payload; after it only the digest,
+# message id, state, times and the signed receipt remain. "0s": purge at the
+# next run after delivery or hand-off.
+delivered_payloads = "90d"
+# How long a received envelope's (sender, message id, digest) is kept to
+# answer a retry DUPLICATE; then its row is deleted. Must be longer than the
+# retry horizon (max_envelope_age + max_clock_skew) and at least
+# delivered_payloads.
+dedup_horizon = "400d"
+# How often the node purges (also once at start).
+purge_interval = "1h"
 
 [logging]
 level = "info"
