@@ -1,5 +1,14 @@
 """The node's durable store (SQLite in WAL mode, through aiosqlite)."""
 
+from tamga.store._retention import PURGE_CHUNK, PurgeResult
 from tamga.store._store import SCHEMA_VERSION, AcceptItem, InboxRow, OutboxRow, Store
 
-__all__ = ["SCHEMA_VERSION", "AcceptItem", "InboxRow", "OutboxRow", "Store"]
+__all__ = [
+    "PURGE_CHUNK",
+    "SCHEMA_VERSION",
+    "AcceptItem",
+    "InboxRow",
+    "OutboxRow",
+    "PurgeResult",
+    "Store",
+]

@@ -26,6 +26,8 @@ from tamga import audit
 from tamga.audit import AuditEvent, AuditSigner
 from tamga.errors import QueueFullError, StoreError
 from tamga.protocol import ReceiptOutcome, Sealed
+from tamga.store import _retention
+from tamga.store._retention import PurgeResult
 from tamga.v1 import envelope_pb2
 
 __all__ = [
@@ -616,6 +618,24 @@ class Store:
 
         result: int | None = await self._run("sealing the audit log", txn())
         return result
+
+    # -- retention -------------------------------------------------------------
+
+    async def purge(
+        self, *, now: float, delivered_payloads: float, dedup_horizon: float, dry_run: bool = False
+    ) -> PurgeResult:
+        """Purge settled payloads and expired dedup rows ([retention]); see :mod:`tamga.store._retention`.
+
+        Raises:
+            StoreError: a transaction could not commit; those before it stay committed (each is whole).
+        """
+        return await _retention.purge(
+            self, now=now, delivered_payloads=delivered_payloads, dedup_horizon=dedup_horizon, dry_run=dry_run
+        )
+
+    async def retention_status(self) -> dict[str, Any]:
+        """Payloads purged so far and the last purge (for status)."""
+        return await _retention.retention_status(self)
 
     # -- status ----------------------------------------------------------------
 
