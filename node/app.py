@@ -4,6 +4,7 @@ config ─▶ keys, peers, adapter, store
 Receiver ◀─ gRPC server ◀─ peers
 DropFolder ─▶ Submitter ─▶ store.outbox ─▶ PeerQueue (one per peer) ─▶ peers
 store.inbox ─▶ Handoff ─▶ incoming folder
+Purger (every [retention] purge_interval) ─▶ store: settled payloads, old dedup rows
 Federation (HOME/federation, gossip) ─▶ peers, rules, own keys ─▶ all of the above
 
 With a federation manifest the peers are the other members of its current
@@ -37,6 +38,7 @@ from tamga.intake import DropFolder, Submitter
 from tamga.logging import get_logger
 from tamga.outbound import PeerQueue
 from tamga.protocol import LocalIdentity, Peer, PeerDirectory
+from tamga.retention import Purger
 from tamga.store import Store
 from tamga.transport import ExchangeServicer, ServerTls, TlsIdentity, build_server, open_channel
 
@@ -111,6 +113,7 @@ class Node:
             on_queued=self._wake_queues,
             max_queued=config.limits.max_queued,
         )
+        self.purger = Purger(store=store, config=config.retention, node_id=local.node_id, clock=clock)
         self.drop_folder = DropFolder(
             submitter=self.submitter,
             outgoing=config.path(config.folders.outgoing),
@@ -197,6 +200,7 @@ class Node:
         self._tasks.append(asyncio.create_task(self.federation.run(), name="federation"))
         self._tasks.append(asyncio.create_task(self.drop_folder.run(), name="drop-folder"))
         self._tasks.append(asyncio.create_task(self.handoff.run(), name="handoff"))
+        self._tasks.append(asyncio.create_task(self.purger.run(), name="retention"))
         self._write_run_files()
         self._started = True
         host = cfg.server.listen.rpartition(":")[0]

@@ -274,14 +274,20 @@ def cmd_status(args: argparse.Namespace) -> int:
     config = _load(args)
     peers, federation = _federation_status(config)
 
-    async def main() -> tuple[dict[str, dict[str, Any]], dict[str, int], list[dict[str, Any]]]:
+    async def main() -> tuple[dict[str, dict[str, Any]], dict[str, int], list[dict[str, Any]], dict[str, Any]]:
         store = await Store.open(config.path(config.store.path), create=False)
         try:
-            return await store.peer_status(), await store.counts(), await store.recent_rejections(5)
+            return (
+                await store.peer_status(),
+                await store.counts(),
+                await store.recent_rejections(5),
+                await store.retention_status(),
+            )
         finally:
             await store.close()
 
-    per_peer, counts, rejections = asyncio.run(main())
+    per_peer, counts, rejections, purged = asyncio.run(main())
+    retention = _retention_status(config, purged)
     pid, listen = _running(config)
     if args.json:
         doc = {
@@ -296,6 +302,7 @@ def cmd_status(args: argparse.Namespace) -> int:
             },
             "recent_rejections": rejections,
             "federation": federation,
+            "retention": retention,
         }
         print(json.dumps(doc, indent=2))
         return EXIT_OK
@@ -326,6 +333,22 @@ def cmd_status(args: argparse.Namespace) -> int:
     )
     for r in rejections:
         print(f"rejected by {r['peer']}: {r['message_id']} {r['record_type']} {r['reason']} {r['detail'] or ''}")
+    print(
+        f"retention: payloads kept {retention['delivered_payloads']} after delivery or hand-off, dedup record "
+        f"{retention['dedup_horizon']} (retry horizon {retention['retry_horizon']}), purge every "
+        f"{retention['purge_interval']}"
+    )
+    last = retention["last_purge"]
+    done = retention["purged_payloads"]
+    print(
+        f"payloads purged: {done['outbox']} outgoing, {done['inbox']} incoming; "
+        + (
+            f"last purge {_fmt_time(last['at'])}: {last['outbox_payloads']} outgoing and {last['inbox_payloads']} "
+            f"incoming payloads, {last['inbox_deleted']} dedup rows deleted"
+            if last
+            else "no purge yet"
+        )
+    )
     # Pinned mode (no manifest) prints nothing more: the peers are those of the peers folder.
     if federation is not None and "error" in federation:
         print(f"federation: ERROR {federation['error']}")
@@ -340,6 +363,20 @@ def cmd_status(args: argparse.Namespace) -> int:
         for line in federation["key_warnings"]:
             print(f"warning: {line}")
     return EXIT_OK
+
+
+def _retention_status(config: Any, purged: dict[str, Any]) -> dict[str, Any]:
+    """The [retention] settings as written in tamga.toml (and in seconds), with what the store says was purged."""
+    from tamga.config import format_duration
+
+    r, limits = config.retention, config.limits
+    seconds = {
+        "delivered_payloads": r.delivered_payloads,
+        "dedup_horizon": r.dedup_horizon,
+        "purge_interval": r.purge_interval,
+        "retry_horizon": limits.max_envelope_age + limits.max_clock_skew,
+    }
+    return {**{k: format_duration(v) for k, v in seconds.items()}, "seconds": seconds, **purged}
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
