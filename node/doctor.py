@@ -3,7 +3,9 @@
 Every check prints one line, ``OK`` or ``PROBLEM``, naming the file or folder
 it looked at; a problem with the store is followed by the facts an operator
 needs (which check failed, whether a ``-wal`` file is present, how many outbox
-and inbox rows can still be read) and the recovery steps.
+and inbox rows can still be read) and the recovery steps. A row whose payload
+retention purged (empty envelope, ``purged_at`` set) is counted as such; an
+empty envelope without ``purged_at`` is damage, and a problem.
 
 The doctor changes nothing: the store is opened read-only, and the only
 writes are a probe file (a dot-name, removed at once) in each folder the node
@@ -143,7 +145,12 @@ def _check_store(path: Path, *, running: int | None) -> Check:
         try:
             if failed is None:
                 failed = _integrity(conn)
-            rows = _readable_rows(conn)
+            rows, emptied = _readable_rows(conn)
+            if failed is None and emptied:
+                failed = (
+                    f"{emptied} row(s) have an empty envelope that retention did not purge (no purged_at): "
+                    "their payload was lost or overwritten"
+                )
         finally:
             conn.close()
     if failed is None:
@@ -193,25 +200,41 @@ def _integrity(conn: sqlite3.Connection) -> str | None:
     return f"integrity_check failed: {found[0]}" + (more if len(found) > 1 else "")
 
 
-def _readable_rows(conn: sqlite3.Connection) -> list[str]:
-    """How many outbox and inbox rows can still be read, scanning each table until it ends or fails."""
+def _readable_rows(conn: sqlite3.Connection) -> tuple[list[str], int]:
+    """How many outbox and inbox rows can still be read, scanning each table until it ends or fails.
+
+    Also: how many have an empty envelope that retention did not purge (damage).
+    """
     out = []
+    emptied = 0
     for table, sql, label in (
-        ("outbox", "SELECT state FROM outbox", lambda v: str(v)),
-        ("inbox", "SELECT handed_off_at IS NULL FROM inbox", lambda v: "waiting for hand-off" if v else "handed off"),
+        ("outbox", "SELECT state{} FROM outbox", lambda v: str(v)),
+        (
+            "inbox",
+            "SELECT handed_off_at IS NULL{} FROM inbox",
+            lambda v: "waiting for hand-off" if v else "handed off",
+        ),
     ):
         counts: dict[str, int] = {}
         stopped = ""
         try:
-            for (value,) in conn.execute(sql):
+            # Stores before schema 4 have no purged_at (and nothing purged).
+            retention = any(r[1] == "purged_at" for r in conn.execute(f"PRAGMA table_info({table})"))
+            payload = ", length(envelope) = 0, purged_at IS NOT NULL" if retention else ", 0, 0"
+            for value, empty, purged in conn.execute(sql.format(payload)):
                 key = label(value)
+                if purged:
+                    key += ", payload purged by retention"
+                elif empty:
+                    key += ", EMPTY envelope not purged by retention"
+                    emptied += 1
                 counts[key] = counts.get(key, 0) + 1
         except sqlite3.DatabaseError as exc:
             stopped = f", then reading stopped: {exc}"
         total = sum(counts.values())
         parts = ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
         out.append(f"{table}: {total} row(s) readable" + (f" ({parts})" if parts else "") + stopped)
-    return out
+    return out, emptied
 
 
 def _recovery(path: Path) -> list[str]:
