@@ -1285,6 +1285,66 @@ def _add_federation_parser(sub: Any, add: Any, home_help: str) -> None:
 # -- parser ----------------------------------------------------------------------
 
 
+def cmd_conformance_adapter(args: argparse.Namespace) -> int:
+    from tamga.conformance._runner import run
+
+    try:
+        outcome = run(
+            "adapter",
+            adapter=args.name,
+            samples=Path(args.samples) if args.samples else None,
+            capabilities=Path(args.capabilities) if args.capabilities else None,
+            report_dir=Path(args.report_dir),
+            strict=args.strict,
+            cases=args.case or (),
+            sign_with=Path(args.sign_with) if args.sign_with else None,
+            examples=args.examples,
+            verbose=args.verbose,
+        )
+    except TamgaError as exc:
+        raise _BadInput(str(exc)) from exc
+    return outcome.exit_code
+
+
+def _add_conformance_parser(sub: Any, add: Any) -> Any:
+    """``tamga conformance``: its subparsers, for each mode's command to be added to."""
+    conf = sub.add_parser(
+        "conformance",
+        help="the conformance suite a national system passes before it joins",
+        description="Run the conformance suite against an adapter or a live node. Each case checks requirements "
+        "of docs/requirements.md (FDX ids); the reports (report.json, junit.xml, report.html) go to --report-dir. "
+        "Exit 0 when the verdict is PASS, 1 when any MUST case failed or broke, nothing ran or a planned case has "
+        "no result (or a SHOULD case failed with --strict), 2 for bad options or input.",
+    )
+    csub = conf.add_subparsers(dest="conformance_command", metavar="COMMAND", required=True)
+    sp = add(
+        "adapter",
+        cmd_conformance_adapter,
+        "check an adapter: round trip, mapping, scripts, boundaries, refusals",
+        "The suite plays the node around adapter NAME (an installed adapter, or module:Class for one not "
+        "installed yet) and checks it on its sample files: decoding and validation, round trip without loss, "
+        "mapping coverage, national scripts, boundary values, and refusal of malformed, truncated, mis-encoded "
+        "and hostile input with a located error. Without --capabilities a statement is derived from the adapter.",
+        parent=csub,
+    )
+    sp.add_argument("name", help="adapter name as 'tamga adapters list' shows it, or module:Class")
+    sp.add_argument("--samples", metavar="DIR", help="folder of sample national files (default: the adapter's own)")
+    sp.add_argument("--capabilities", metavar="FILE", help="capability statement (TOML)")
+    sp.add_argument("--report-dir", default="conformance-report", metavar="DIR", help="default ./conformance-report")
+    sp.add_argument("--strict", action="store_true", help="a failed SHOULD case fails the run")
+    sp.add_argument(
+        "--case",
+        action="append",
+        metavar="ID",
+        help="development run: only this case (id or glob such as 'ADP-*', repeatable) and its prerequisites; "
+        "the report says it is not valid for certification",
+    )
+    sp.add_argument("--sign-with", metavar="HOME", help="also write report.signed.json signed by the node in HOME")
+    sp.add_argument("--examples", type=int, metavar="N", help="examples the fuzzing case tries (default 60)")
+    sp.add_argument("-v", "--verbose", action="store_true", help="one line per case and long tracebacks")
+    return csub
+
+
 def build_parser() -> argparse.ArgumentParser:
     home_help = "node directory (default: $TAMGA_HOME, else the current directory)"
     option_help = (
@@ -1486,6 +1546,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--dir", help="folder to create (default: ./tamga-adapter-NAME, underscores as hyphens)")
     _add_federation_parser(sub, add, home_help)
     _add_audit_parser(sub, add, home_help)
+    _add_conformance_parser(sub, add)
     return p
 
 
