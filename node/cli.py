@@ -379,6 +379,39 @@ def _retention_status(config: Any, purged: dict[str, Any]) -> dict[str, Any]:
     return {**{k: format_duration(v) for k, v in seconds.items()}, "seconds": seconds, **purged}
 
 
+def cmd_purge(args: argparse.Namespace) -> int:
+    import time
+
+    from tamga.store import Store
+
+    config = _load(args)
+    r = config.retention
+
+    async def main() -> Any:
+        store = await Store.open(config.path(config.store.path), create=False)
+        try:
+            return await store.purge(
+                now=time.time(),
+                delivered_payloads=r.delivered_payloads,
+                dedup_horizon=r.dedup_horizon,
+                dry_run=args.dry_run,
+            )
+        finally:
+            await store.close()
+
+    res = asyncio.run(main())
+    counts = (
+        f"{res.outbox_payloads} outgoing payload(s) settled and {res.inbox_payloads} incoming payload(s) handed off "
+        f"on or before {_fmt_time(res.payload_cutoff)}, {res.inbox_deleted} dedup row(s) received on or before "
+        f"{_fmt_time(res.dedup_cutoff)}"
+    )
+    if args.dry_run:
+        print(f"would purge {counts}; nothing changed")
+    else:
+        print(f"purged {counts}, in {res.transactions} transaction(s), each with a 'purge' entry in the audit log")
+    return EXIT_OK
+
+
 def cmd_doctor(args: argparse.Namespace) -> int:
     from tamga.doctor import report
 
@@ -1466,6 +1499,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sp.add_argument("--home", help=home_help)
     sp.add_argument("--json", action="store_true", help="machine-readable output")
+
+    sp = add(
+        "purge",
+        cmd_purge,
+        "purge delivered payloads and old dedup rows now ([retention])",
+        "Do now what the running node does every [retention] purge_interval: empty the encrypted envelope of "
+        "records settled or handed off longer ago than delivered_payloads (digest, state, times and receipts "
+        "stay), and delete received rows older than dedup_horizon that were handed off. Queued and pending "
+        "records are never touched. With --dry-run, only count.",
+    )
+    sp.add_argument("--home", help=home_help)
+    sp.add_argument("--dry-run", action="store_true", help="count what would go; change nothing")
 
     sp = add(
         "doctor",
