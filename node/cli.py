@@ -1339,6 +1339,55 @@ def cmd_conformance_adapter(args: argparse.Namespace) -> int:
     return outcome.exit_code
 
 
+def cmd_conformance_verify_report(args: argparse.Namespace) -> int:
+    from tamga.conformance._signing import verified_line
+
+    identity = Path(args.identity) if args.identity else None
+    print(verified_line(Path(args.file), identity=identity, home=None if identity else _home(args)))
+    return EXIT_OK
+
+
+def cmd_conformance_requirements(args: argparse.Namespace) -> int:
+    from tamga.conformance._requirements import catalogue_coverage, format_coverage, load_requirements
+    from tamga.conformance.plugin import CASE_MODULES
+
+    requirements = load_requirements()
+    cover, found = catalogue_coverage(requirements, args.mode)
+    for mode in [args.mode] if args.mode else list(CASE_MODULES):
+        if mode not in found:
+            print(f"note: the {mode} mode's cases are not installed ({CASE_MODULES[mode]})", file=sys.stderr)
+    sys.stdout.write(format_coverage(requirements, cover, args.json))
+    return EXIT_OK
+
+
+def _add_conformance_results_parsers(csub: Any, add: Any) -> None:
+    """``tamga conformance verify-report`` and ``requirements``."""
+    sp = add(
+        "verify-report",
+        cmd_conformance_verify_report,
+        "check a signed conformance report (report.signed.json)",
+        "Check that a signed conformance report was signed by the node it names and not changed since: against "
+        "that node's identity file (--identity, from 'tamga identity export'), or against the node home --home "
+        "(default $TAMGA_HOME or .): the signer's key in its federation manifest, else its pinned peers or its own "
+        "identity. Prints 'valid: signed by ..., verdict ...' and exits 0, or names what is wrong and exits 1.",
+        parent=csub,
+    )
+    sp.add_argument("file", help="the signed report (report.signed.json)")
+    trust = sp.add_mutually_exclusive_group()
+    trust.add_argument("--identity", metavar="FILE", help="the signer's identity file")
+    trust.add_argument("--home", help="a node home whose federation manifest or peers know the signer")
+    sp = add(
+        "requirements",
+        cmd_conformance_requirements,
+        "list the requirements (FDX ids) and the cases that check each",
+        "List every requirement of docs/requirements.md with its level and the conformance cases that check "
+        "it; requirements no case checks are marked UNCOVERED.",
+        parent=csub,
+    )
+    sp.add_argument("--mode", choices=["adapter", "node"], help="only the cases of this mode")
+    sp.add_argument("--json", action="store_true", help="JSON instead of a table")
+
+
 def _add_conformance_parser(sub: Any, add: Any) -> Any:
     """``tamga conformance``: its subparsers, for each mode's command to be added to."""
     conf = sub.add_parser(
@@ -1591,7 +1640,7 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--dir", help="folder to create (default: ./tamga-adapter-NAME, underscores as hyphens)")
     _add_federation_parser(sub, add, home_help)
     _add_audit_parser(sub, add, home_help)
-    _add_conformance_parser(sub, add)
+    _add_conformance_results_parsers(_add_conformance_parser(sub, add), add)
     return p
 
 

@@ -15,13 +15,16 @@ a requirement silently disappear.
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import re
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from tamga.conformance._model import ReportError, Requirement, Severity
 
-__all__ = ["load_requirements", "parse_requirements", "requirements_text"]
+__all__ = ["catalogue_coverage", "format_coverage", "load_requirements", "parse_requirements", "requirements_text"]
 
 _LINE = re.compile(r"^\s*[-*]\s+\*\*(FDX-([A-Z]{2,5})-([1-9][0-9]*))\*\*\s+(MUST|SHOULD):\s*(\S.*?)\s*$")
 _RETIRED = re.compile(r"^\s*[-*]\s+\*\*(FDX-[A-Z]{2,5}-[1-9][0-9]*)\*\*\s+retired\b", re.IGNORECASE)
@@ -89,3 +92,84 @@ def load_requirements(path: Path | None = None) -> dict[str, Requirement]:
         except (OSError, UnicodeDecodeError) as exc:
             raise ReportError(f"{path}: cannot read the requirements file: {exc}") from exc
     return parse_requirements(text, where)
+
+
+# -- which cases cover which requirement (tamga conformance requirements) ---------------
+
+
+def _import_cases(mode: str) -> bool:
+    """Import a mode's case module so its cases register; False if that mode is not installed."""
+    from tamga.conformance.plugin import CASE_MODULES
+
+    name = CASE_MODULES[mode]
+    try:
+        if importlib.util.find_spec(name) is None:
+            return False
+    except ModuleNotFoundError:
+        return False
+    importlib.import_module(name)
+    return True
+
+
+def catalogue_coverage(
+    requirements: dict[str, Requirement], mode: str | None = None
+) -> tuple[dict[str, list[str]], list[str]]:
+    """Requirement id -> ids of the registered cases that check it (of one mode, or all), and the modes found.
+
+    Requirements no case checks map to an empty list. A case naming an id
+    that is not a requirement is listed under that id too, so it shows.
+
+    Raises:
+        CatalogueError: an unknown mode.
+    """
+    from tamga.conformance._catalogue import cases_for
+    from tamga.conformance.plugin import CASE_MODULES
+
+    modes = [mode] if mode else list(CASE_MODULES)
+    found = [m for m in modes if _import_cases(m)]
+    cover: dict[str, list[str]] = {rid: [] for rid in requirements}
+    for m in modes:
+        for spec in cases_for(m):
+            for rid in spec.requirements:
+                cover.setdefault(rid, []).append(spec.id)
+    return {rid: sorted(set(cases)) for rid, cases in cover.items()}, found
+
+
+def format_coverage(requirements: dict[str, Requirement], cover: dict[str, list[str]], as_json: bool) -> str:
+    """The requirements with their covering cases: a table by area, or JSON (``--json``)."""
+    uncovered = [rid for rid, cases in cover.items() if not cases]
+    if as_json:
+        import json
+
+        items: list[dict[str, Any]] = []
+        for rid, cases in cover.items():
+            req = requirements.get(rid)
+            items.append(
+                {
+                    "id": rid,
+                    "level": str(req.level) if req else None,
+                    "area": req.area if req else rid.split("-")[1],
+                    "text": req.text if req else None,
+                    "cases": cases,
+                }
+            )
+        return json.dumps({"requirements": items, "uncovered": uncovered}, indent=2, ensure_ascii=False) + "\n"
+    lines: list[str] = []
+    area = ""
+    width = max((len(", ".join(c)) for c in cover.values()), default=0)
+    width = min(max(width, len("UNCOVERED")), 40)
+    for rid, cases in cover.items():
+        req = requirements.get(rid)
+        this_area = req.area if req else rid.split("-")[1]
+        if this_area != area:
+            area = this_area
+            lines.append(f"{area}" if not lines else f"\n{area}")
+        level = str(req.level) if req else "?"
+        text = req.text if req else "(not in docs/requirements.md)"
+        covering = ", ".join(cases) if cases else "UNCOVERED"
+        lines.append(f"  {rid:<12} {level:<6} {covering:<{width}}  {text}")
+    lines.append(
+        f"\n{len(cover)} requirements, {len(cover) - len(uncovered)} covered by a case, {len(uncovered)} uncovered"
+        + (": " + ", ".join(uncovered) if uncovered else "")
+    )
+    return "\n".join(lines) + "\n"
