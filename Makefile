@@ -9,7 +9,7 @@ STAMP  := $(VENV)/.installed-stamp
 BUF_VERSION := 1.75.0
 BUF    := $(VENV)/buf/node_modules/.bin/buf
 
-.PHONY: all venv demo test faults proto proto-check bench lint lint-proto clean
+.PHONY: all venv demo test faults proto proto-check bench lint lint-proto clean browser
 
 all: test
 
@@ -25,10 +25,22 @@ venv: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/python -m tamga.tools.demo
 
-test: $(STAMP)
+test: $(STAMP) browser
 	@if command -v npm >/dev/null 2>&1; then $(MAKE) --no-print-directory lint-proto; \
 	  else echo "note: npm not found, skipping buf lint of proto/ (make lint runs it)"; fi
 	$(BIN)/python -m pytest
+
+# The conformance report tests open report.html in real headless Chromium. Debian's package, installed
+# when /usr/bin/chromium is missing (needs root or sudo and apt-get).
+CHROMIUM ?= /usr/bin/chromium
+browser:
+	@if [ ! -x $(CHROMIUM) ]; then \
+	  if ! command -v apt-get >/dev/null 2>&1; then \
+	    echo "make browser: $(CHROMIUM) is missing and apt-get is not available; install Debian's chromium package or equivalent so that /usr/bin/chromium exists" >&2; exit 1; fi; \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -q && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium \
+	    || { echo "make browser: apt-get could not install chromium (Debian package 'chromium')" >&2; exit 1; }; \
+	fi
 
 # The fault-injection suite, full profile: 5,000 records through 20 SIGKILL cycles, 5,000 through 20 network
 # faults, a 30 s peer outage; one FAULTS line per scenario. `make test` runs the same suite short.
