@@ -689,3 +689,56 @@ def test_verifying_needs_exactly_one_trust_source_and_the_right_identity(signed,
         verify_report(path, identity=homes["KZ.identity"], home=homes["CN"])
     with pytest.raises(ReportError, match=r"signed by 'KZ', but .*CN.identity.json is the identity of 'CN'"):
         verify_report(path, identity=homes["CN.identity"])
+
+
+# -- the command line ----------------------------------------------------------------------
+
+
+def test_cli_verify_report_prints_one_valid_line_or_the_reason(signed, homes: dict, monkeypatch, capsys) -> None:
+    from tamga.cli import main
+
+    run, path = signed
+    assert main(["conformance", "verify-report", str(path), "--identity", str(homes["KZ.identity"])]) == 0
+    out = capsys.readouterr().out
+    want = f"valid: signed by KZ, verdict FAIL, 7 cases, node mode, target 127.0.0.1:7400, session {run.session_id}\n"
+    assert out == want
+    monkeypatch.setenv("TAMGA_HOME", str(homes["CN"]))  # the default home: the signer's key from CN's manifest
+    assert main(["conformance", "verify-report", str(path)]) == 0
+    assert capsys.readouterr().out.startswith("valid: signed by KZ")
+    _edit(path, lambda d: d.update(report=d["report"].replace('"strict":false', '"strict":true')))
+    assert main(["conformance", "verify-report", str(path), "--home", str(homes["KZ"])]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"tamga: error: {path}: the signature does not verify with KZ's key ed25519:1")
+    assert err.count("\n") == 1
+    with pytest.raises(SystemExit) as usage:
+        main(["conformance", "verify-report", str(path), "--home", "a", "--identity", "b"])
+    assert usage.value.code == 2
+
+
+def test_cli_requirements_lists_each_requirement_with_the_registered_cases(capsys) -> None:
+    from tamga.cli import main
+    from tamga.conformance._catalogue import registry
+
+    assert main(["conformance", "requirements", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert [r["id"] for r in data["requirements"]][: len(REQS)] == list(REQS)
+    want: dict[str, set[str]] = {}
+    for spec in registry().values():
+        for rid in spec.requirements:
+            want.setdefault(rid, set()).add(spec.id)
+    assert {r["id"]: set(r["cases"]) for r in data["requirements"] if r["cases"]} == want
+    assert data["uncovered"] == [rid for rid in REQS if rid not in want]
+    assert main(["conformance", "requirements", "--mode", "adapter"]) == 0
+    text = capsys.readouterr().out
+    assert "\nENV\n" in text and text.strip().splitlines()[-1].startswith(f"{len(REQS)} requirements, ")
+
+
+def test_the_requirements_table_marks_uncovered_requirements() -> None:
+    from tamga.conformance._requirements import format_coverage
+
+    cover = {rid: [] for rid in REQS} | {"FDX-ENV-3": ["ENV-003"], "FDX-ENV-4": ["ENV-003", "ENV-004"]}
+    lines = format_coverage(REQS, cover, as_json=False).splitlines()
+    row = {line.split()[0]: line.split(None, 3) for line in lines if line.startswith("  FDX-")}
+    assert row["FDX-ENV-3"][1:3] == ["MUST", "ENV-003"] and row["FDX-ENV-4"][2] == "ENV-003,"
+    assert row["FDX-TRN-1"][2] == "UNCOVERED" and row["FDX-TRN-10"][1] == "SHOULD"
+    assert lines[-1].startswith(f"{len(REQS)} requirements, 2 covered by a case, {len(REQS) - 2} uncovered: FDX-TRN-1,")
