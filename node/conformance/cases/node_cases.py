@@ -1,0 +1,1144 @@
+"""Node-mode cases: the suite plays a peer against a live node, in both directions.
+
+``tamga conformance node --target HOST:PORT --target-identity FILE --peer-home DIR
+[--target-home DIR] [--restart-command CMD]`` runs them; under plain pytest::
+
+    pytest -p tamga.conformance.plugin --pyargs tamga.conformance.cases.node_cases --tamga-mode node \\
+        --tamga-target 127.0.0.1:7400 --tamga-target-identity KZ.identity.json --tamga-peer-home suite-peer
+
+The suite's peer (:mod:`tamga.conformance._peer`) sends as the test identity
+of ``--peer-home``, which the target must have pinned (``tamga peer add``, then
+a restart of the target). Cases where the suite *sends* (TRN, ENV-003..008,
+RPL, RCP-001/003, SCH-003, VER) need only the target's peer port. Cases where
+the target *sends* to the suite, or where the suite looks at what the target
+handed to its national system, need the local interface (``--target-home``:
+the target's node folder on the same machine; capability
+``send_direction``); the restart case needs ``--restart-command`` (capability
+``restart_command``). Without them those cases are NOT-APPLICABLE, and the
+sending cases check the signed receipts only.
+
+Every case uses fresh message ids and fresh records (each carries a random
+challenge code), so no case depends on another's state in the target beyond
+its declared prerequisites.
+"""
+
+from __future__ import annotations
+
+import shlex
+import time
+import uuid
+from collections.abc import Collection, Iterator
+from pathlib import Path
+from typing import Any
+
+import grpc
+import pytest
+import tamga
+from google.protobuf import json_format
+from tamga.conformance._capability import FEATURES, Capabilities, load_capabilities
+from tamga.conformance._catalogue import case
+from tamga.conformance._peer import (
+    SAMPLE_TYPES,
+    FakePeer,
+    PeerSetupError,
+    ReceiptMode,
+    Sent,
+    SuiteIdentity,
+    TargetNode,
+    batch_of,
+    check_listen_address,
+    header_of,
+    load_target,
+    preflight,
+)
+from tamga.conformance.plugin import ModeSetup
+from tamga.crypto import CRYPTO_PROFILE_V1, SALT_SIZE, EncryptionKey
+from tamga.errors import CryptoError
+from tamga.protocol import ENVELOPE_PURPOSE, SUPPORTED_CRYPTO_PROFILES, Opened, read_identity
+from tamga.v1 import envelope_pb2, exchange_pb2, records_pb2
+
+S = envelope_pb2.ReceiptStatus
+R = envelope_pb2.RejectReason
+EXCHANGE_SERVICE = exchange_pb2.DESCRIPTOR.services_by_name["ExchangeService"].full_name
+GRPC_MESSAGE_LIMIT = 32 * 1024 * 1024
+"""The gRPC message size Tamga nodes accept; a batch above it ends the stream RESOURCE_EXHAUSTED."""
+
+_NODE = pytest.StashKey[dict[str, Any]]()
+
+
+# -- options and setup (looked up by tamga.conformance.plugin) ------------------------------
+
+
+def add_options(group: Any) -> None:
+    """The node-mode options of the pytest plugin."""
+    group.addoption("--tamga-target", metavar="HOST:PORT", help="node mode: the peer port of the node under test")
+    group.addoption(
+        "--tamga-target-identity",
+        metavar="FILE",
+        help="node mode: the target's identity file ('tamga identity export'); pins its keys and TLS certificate",
+    )
+    group.addoption(
+        "--tamga-peer-home",
+        metavar="DIR",
+        help="node mode: the suite's test identity, made by 'tamga conformance peer-init' and pinned in the target",
+    )
+    group.addoption(
+        "--tamga-target-home",
+        metavar="DIR",
+        help="node mode: the target's node folder on this machine (lets the suite make it send and see what it did)",
+    )
+    group.addoption(
+        "--tamga-restart-command",
+        metavar="CMD",
+        help="node mode: a shell command that stops and starts the target again (the replay-after-restart case)",
+    )
+
+
+def configure(config: pytest.Config) -> ModeSetup:
+    """Check the node-mode options and reach the target once, before any case runs.
+
+    Raises:
+        PeerSetupError: an option is missing or wrong, the target cannot be
+            reached as the test identity, or it is not the node its identity file names.
+    """
+    missing = [
+        f"--tamga-{name}"
+        for name in ("target", "target-identity", "peer-home")
+        if not config.getoption(f"--tamga-{name}")
+    ]
+    if missing:
+        raise PeerSetupError(f"node mode needs {', '.join(missing)}")
+    home = config.getoption("--tamga-target-home")
+    restart = config.getoption("--tamga-restart-command")
+    target = load_target(
+        config.getoption("--tamga-target"),
+        Path(config.getoption("--tamga-target-identity")),
+        home=Path(home) if home else None,
+        restart_command=restart or None,
+    )
+    suite = SuiteIdentity.load(Path(config.getoption("--tamga-peer-home")))
+    check_listen_address(suite.listen)
+    facts = preflight(suite, target)
+    defaults = {"send_direction": target.home is not None, "restart_command": target.restart_command is not None}
+    stated = config.getoption("--tamga-capabilities")
+    if stated:
+        caps = load_capabilities(stated, defaults=defaults)
+        if caps.features.get("send_direction") and target.home is None:
+            raise PeerSetupError(
+                f"{stated}: [features] send_direction = true, but no --target-home was given: the suite makes the "
+                "target send through its node folder"
+            )
+        if caps.features.get("restart_command") and target.restart_command is None:
+            raise PeerSetupError(f"{stated}: [features] restart_command = true, but no --restart-command was given")
+    config.stash[_NODE] = {"target": target, "suite": suite}
+    sut = {
+        "node_id": target.node_id,
+        "country": target.identity.country,
+        "endpoint": target.endpoint,
+        "fingerprint": target.identity.fingerprint,
+        "tls_certificate_sha256": facts["tls_certificate_sha256"],
+        "protocol_versions": facts["protocol_versions"],
+        "crypto_profiles": facts["crypto_profiles"],
+        "suite_peer": suite.node_id,
+        "suite_tamga_version": tamga.__version__,
+        "local_interface": str(target.home) if target.home else "not given",
+        "restart_command": "given" if target.restart_command else "not given",
+    }
+    return ModeSetup(
+        target=target.endpoint,
+        sut=sut,
+        derive=lambda: derive_for_node(target, facts),
+        feature_defaults=defaults,
+    )
+
+
+def derive_for_node(target: TargetNode, facts: dict[str, str]) -> Capabilities:
+    """A default statement for a node, marked as derived: what its identity and the options tell."""
+    import hashlib
+    from dataclasses import replace
+
+    from tamga.conformance._capability import RECORD_TYPES
+
+    versions = tuple(sorted(int(v) for v in facts["protocol_versions"].split(",") if v.strip().isdigit())) or (1,)
+    features = {name: default for name, (default, _) in FEATURES.items()}
+    features.update(send_direction=target.home is not None, restart_command=target.restart_command is not None)
+    adapter = ""
+    if target.home is not None:
+        adapter = target.config.adapter.name
+    caps = Capabilities(
+        node_id=target.node_id,
+        country=target.identity.country,
+        adapter=adapter,
+        protocol_versions=versions,
+        record_types=tuple(t for t in RECORD_TYPES if t in SAMPLE_TYPES),
+        formats=(adapter,) if adapter else (),
+        features=features,
+        derived=True,
+        source=f"derived from node {target.node_id} at {target.endpoint}",
+    )
+    return replace(caps, sha256=hashlib.sha256(caps.to_toml().encode("utf-8")).hexdigest())
+
+
+# -- fixtures ---------------------------------------------------------------------------------
+
+
+def _setup(request: pytest.FixtureRequest) -> dict[str, Any]:
+    found = request.config.stash.get(_NODE, None)
+    if found is None:
+        raise pytest.UsageError("node-mode cases run only with --tamga-mode node and its options")
+    return found
+
+
+@pytest.fixture(scope="session")
+def target(request: pytest.FixtureRequest) -> TargetNode:
+    """The node under test: endpoint, pinned identity, local interface (if given)."""
+    found: TargetNode = _setup(request)["target"]
+    return found
+
+
+@pytest.fixture(scope="session")
+def peer(request: pytest.FixtureRequest, target: TargetNode) -> Iterator[FakePeer]:
+    """The suite's peer, as the test identity: a client to the target and a server for it."""
+    suite: SuiteIdentity = _setup(request)["suite"]
+    with FakePeer(suite, target) as p:
+        yield p
+
+
+@pytest.fixture(scope="session")
+def record_type(capabilities: Capabilities) -> str:
+    """The record type the suite sends and has the target send: one the statement names, if the suite has it."""
+    for t in capabilities.record_types:
+        if t in SAMPLE_TYPES:
+            return t
+    return SAMPLE_TYPES[0]
+
+
+# -- helpers ------------------------------------------------------------------------------------
+
+
+def _name(reason: int) -> str:
+    return str(R.Name(reason)).removeprefix("REJECT_REASON_")
+
+
+def _log(transcript: Any, what: str, sent: Sent) -> None:
+    for env, r in zip(sent.batch.envelopes, sent.receipts, strict=True):
+        transcript.step(
+            what,
+            batch_id=sent.batch.batch_id,
+            message_id=r.message_id or "(not read)",
+            envelope_bytes=len(env.header) + len(env.body) + len(env.signature),
+            status=S.Name(r.status).removeprefix("RECEIPT_STATUS_"),
+            reason=_name(r.reason) if r.status == S.RECEIPT_STATUS_REJECTED else "-",
+            detail=r.detail or "-",
+        )
+
+
+def _rejected(receipt: Any, allowed: Collection[int], what: str) -> None:
+    """The receipt is REJECTED with one of the ``allowed`` reasons."""
+    names = " or ".join(_name(a) for a in allowed)
+    if receipt.status != S.RECEIPT_STATUS_REJECTED:
+        raise AssertionError(f"{what}: expected REJECTED ({names}), the target answered {S.Name(receipt.status)}")
+    assert receipt.reason in allowed, f"{what}: expected {names}, the target refused with {_name(receipt.reason)}"
+    assert receipt.detail and "\n" not in receipt.detail, f"{what}: the refusal's detail is not one line of text"
+
+
+def _accepted(receipt: Any, what: str) -> None:
+    assert receipt.status == S.RECEIPT_STATUS_ACCEPTED, (
+        f"{what}: expected ACCEPTED, the target answered {S.Name(receipt.status)}"
+        + (f" {_name(receipt.reason)}: {receipt.detail}" if receipt.status == S.RECEIPT_STATUS_REJECTED else "")
+    )
+
+
+def _counts(target: TargetNode, peer: FakePeer) -> dict[str, Any] | None:
+    """What the target's status says of the suite's peer, or None without the local interface."""
+    return target.peer_counts(peer.suite.node_id) if target.home is not None else None
+
+
+def _nothing_kept(transcript: Any, target: TargetNode, peer: FakePeer, before: dict[str, Any] | None, n: int) -> None:
+    """With the local interface: the target stored none of ``n`` refused envelopes and logged each as refused."""
+    if before is None:
+        transcript.step("no local interface (--target-home): only the signed receipts were checked")
+        return
+    after = _counts(target, peer)
+    assert after is not None
+    transcript.step("target status of the suite's peer", received=after["received"], refused=after["refused"])
+    assert after["received"] == before["received"], (
+        f"the target stored {after['received'] - before['received']} of the envelopes it refused "
+        f"('tamga status': received {before['received']} -> {after['received']})"
+    )
+    assert after["refused"] >= before["refused"] + n, (
+        f"the target logged {after['refused'] - before['refused']} refusal(s) for {n} refused envelope(s)"
+    )
+
+
+def _incoming_with(target: TargetNode, code: str, since: float) -> list[Path]:
+    """Files of the target's incoming folder, written since ``since``, that carry ``code``."""
+    config = target.config
+    folder = config.path(config.folders.incoming)
+    out = []
+    needle = code.encode("utf-8")
+    for p in sorted(folder.iterdir()) if folder.is_dir() else []:
+        if p.name.startswith(".") or not p.is_file():
+            continue
+        try:
+            if p.stat().st_mtime >= since - 1 and needle in p.read_bytes():
+                out.append(p)
+        except OSError:
+            continue
+    return out
+
+
+def _challenge(record: records_pb2.Record) -> str:
+    return str(record.meta.source_record_ref)
+
+
+def _outbound(peer: FakePeer, target: TargetNode, record_type: str, transcript: Any) -> dict[str, Any]:
+    """Make the target send one record to the suite (once per run) and return what arrived."""
+    cached = _OUTBOUND.get(id(peer))
+    if cached is not None:
+        transcript.step("the target's envelope sent earlier in this run is checked", message_id=cached["mid"])
+        return cached
+    peer.answer_with(ReceiptMode.CORRECT)
+    record = peer.record_for_target_to_send(record_type)
+    [mid] = target.submit([record], to=peer.suite.node_id)
+    peer.expect([mid])
+    transcript.step("made the target send a record to the suite ('tamga send')", message_id=mid, record=record)
+    waited = peer.wait_for(lambda: bool(peer.arrivals_of(mid)), f"the target's envelope {mid} at the suite's peer")
+    arrival, env, outcome = peer.arrivals_of(mid)[0]
+    transcript.step(
+        "the envelope arrived",
+        seconds=f"{waited:.2f}",
+        batch_id=arrival.batch_id,
+        client_certificate_sha256=arrival.client_certificate_sha256 or "none",
+    )
+    found = {"mid": mid, "record": record, "arrival": arrival, "env": env, "outcome": outcome}
+    _OUTBOUND[id(peer)] = found
+    return found
+
+
+_OUTBOUND: dict[int, dict[str, Any]] = {}
+
+
+# -- TRN: transport -----------------------------------------------------------------------------
+
+
+@case(
+    "TRN-001",
+    "A valid envelope from the pinned test peer is accepted on an Exchange stream, one signed receipt batch per batch",
+    requirements=("FDX-TRN-1",),
+    mode="node",
+)
+def test_trn_001_valid_envelopes_are_accepted_and_receipted(
+    peer: FakePeer, target: TargetNode, record_type: str, transcript: Any
+) -> None:
+    before = _counts(target, peer)
+    first = batch_of(peer.craft.valid(peer.record(record_type)))
+    second = batch_of(peer.craft.valid(peer.record(record_type)), peer.craft.valid(peer.record(record_type)))
+    sent = peer.exchange(first, second)  # one stream, two batches
+    for s in sent:
+        _log(transcript, "sent a batch on one Exchange stream", s)
+    assert [len(s.receipts) for s in sent] == [1, 2]
+    for s in sent:
+        for r in s.receipts:
+            _accepted(r, "a valid envelope")
+    if before is not None:
+        after = _counts(target, peer)
+        assert after is not None
+        assert after["received"] == before["received"] + 3, (
+            f"'tamga status' shows {after['received'] - before['received']} more received, expected 3"
+        )
+        transcript.step("target status of the suite's peer", received=after["received"])
+
+
+@case(
+    "TRN-002",
+    "A TLS client whose certificate is not pinned is refused before any envelope is read",
+    requirements=("FDX-TRN-2",),
+    mode="node",
+    negative=True,
+    after=("TRN-001",),
+)
+def test_trn_002_unpinned_client_certificate_is_refused(
+    peer: FakePeer, target: TargetNode, record_type: str, transcript: Any
+) -> None:
+    from tamga.v1 import exchange_pb2_grpc
+
+    before = _counts(target, peer)
+    stranger = peer.stranger_tls()
+    attempts = {
+        "a certificate the target never pinned (same node name)": peer.open_channel(stranger),
+        "no client certificate at all": peer.open_channel(None, client_certificate=False),
+    }
+    for what, channel in attempts.items():
+        with channel:
+            stub = exchange_pb2_grpc.ExchangeServiceStub(channel)
+            try:
+                stub.GetIdentity(exchange_pb2.GetIdentityRequest(), timeout=10)
+            except grpc.RpcError as exc:
+                code = exc.code()  # type: ignore[attr-defined]
+                transcript.step(f"GetIdentity with {what}", refused=code.name)
+            else:
+                raise AssertionError(f"the target answered GetIdentity to a TLS client with {what}")
+            env = peer.craft.valid(peer.record(record_type))
+            try:
+                list(stub.Exchange(iter([exchange_pb2.ExchangeRequest(batch=batch_of(env))]), timeout=10))
+            except grpc.RpcError as exc:
+                code = exc.code()  # type: ignore[attr-defined]
+                transcript.step(f"Exchange with {what}", refused=code.name)
+            else:
+                raise AssertionError(f"the target answered an Exchange stream from a TLS client with {what}")
+    if before is not None:
+        after = _counts(target, peer)
+        assert after is not None and after["received"] == before["received"], (
+            "the target stored an envelope sent over a connection it should have refused"
+        )
+
+
+@case(
+    "TRN-008",
+    "An envelope over the size limit is refused (OVERSIZE, or RESOURCE_EXHAUSTED above the transport limit) "
+    "and the node keeps serving",
+    requirements=("FDX-TRN-9", "FDX-HLT-5"),
+    mode="node",
+    negative=True,
+    after=("TRN-001",),
+)
+def test_trn_008_oversize_is_refused_and_the_node_keeps_serving(
+    peer: FakePeer, target: TargetNode, record_type: str, transcript: Any
+) -> None:
+    limit = target.limits().max_envelope_bytes
+    transcript.step(
+        "envelope size limit", max_envelope_bytes=limit, source="target's [limits]" if target.home else "default"
+    )
+    sent = peer.send(peer.craft.oversize(peer.record(record_type), limit + 1))
+    _log(transcript, "sent an envelope one byte over the limit (properly sealed)", sent)
+    _rejected(sent.receipts[0], [R.REJECT_REASON_OVERSIZE], "an envelope over max_envelope_bytes")
+    # Above the transport limit: a channel that lets the suite send it; the target must end the stream.
+    huge = envelope_pb2.Envelope(header=b"\x08\x01", body=bytes(GRPC_MESSAGE_LIMIT + 1024), signature=bytes(64))
+    from tamga.v1 import exchange_pb2_grpc
+
+    options = [("grpc.max_send_message_length", -1)]
+    with peer.open_channel(peer.tls, options=options) as channel:
+        stub = exchange_pb2_grpc.ExchangeServiceStub(channel)
+        try:
+            responses = list(stub.Exchange(iter([exchange_pb2.ExchangeRequest(batch=batch_of(huge))]), timeout=30))
+        except grpc.RpcError as exc:
+            code = exc.code()  # type: ignore[attr-defined]
+            transcript.step("sent a batch above the 32 MiB transport limit", stream_ended=code.name)
+            assert code == grpc.StatusCode.RESOURCE_EXHAUSTED, (
+                f"a batch above the transport limit ended the stream with {code.name}, not RESOURCE_EXHAUSTED"
+            )
+        else:
+            assert len(responses) == 1 and responses[0].receipts.receipt_batch, "no receipt for the huge batch"
+            rb = envelope_pb2.ReceiptBatch.FromString(responses[0].receipts.receipt_batch)
+            transcript.step("sent a batch above the 32 MiB transport limit", answered=S.Name(rb.receipts[0].status))
+            _rejected(rb.receipts[0], [R.REJECT_REASON_OVERSIZE], "an envelope above the transport limit")
+    assert peer.health() == "SERVING", "the target stopped serving after oversized input"
+    after = peer.send(peer.craft.valid(peer.record(record_type)))
+    _log(transcript, "then a valid envelope", after)
+    _accepted(after.receipts[0], "a valid envelope after oversized input")
+
+
+# -- ENV: what the target sends ------------------------------------------------------------------
+
+
+@case(
+    "ENV-001",
+    "The target's outbound envelope is signed by the key its identity publishes, over the header and plaintext "
+    "as sent, with an accepted crypto profile, on a TLS connection with its pinned certificate",
+    requirements=("FDX-ENV-1", "FDX-TRN-7"),
+    mode="node",
+    needs=("feature:send_direction",),
+)
+def test_env_001_outbound_signature_verifies_against_the_published_key(
+    peer: FakePeer, target: TargetNode, record_type: str, transcript: Any
+) -> None:
+    out = _outbound(peer, target, record_type, transcript)
+    env, outcome, arrival = out["env"], out["outcome"], out["arrival"]
+    assert arrival.client_certificate_sha256 == peer.pinned_certificate_sha256(), (
+        "the target called the suite with another TLS certificate than the one its identity pins"
+    )
+    assert isinstance(outcome, Opened), (
+        f"the target's envelope does not open for the suite: {outcome.reason_name}: {outcome.detail}"  # type: ignore[union-attr]
+    )
+    h = header_of(env)
+    key = target.identity.verify_key
+    transcript.step(
+        "header", crypto_profile=h.crypto_profile, sender_signing_key_id=h.sender_signing_key_id, published=key.key_id
+    )
+    assert h.crypto_profile in SUPPORTED_CRYPTO_PROFILES, f"crypto profile {h.crypto_profile!r} is not accepted"
+    assert h.sender_signing_key_id == key.key_id, (
+        f"signed with key {h.sender_signing_key_id!r}; the target's identity publishes {key.key_id!r}"
+    )
+    plaintext = peer.suite.local.encryption_key.channel(target.identity.encryption_key).decrypt(env.body)
+    key.verify(ENVELOPE_PURPOSE, env.signature, env.header, plaintext)
+    transcript.step("signature verifies with the published key over the header and plaintext as sent")
+    changed = env.header[:-1] + bytes([env.header[-1] ^ 1])
+    try:
+        key.verify(ENVELOPE_PURPOSE, env.signature, changed, plaintext)
+    except CryptoError:
+        transcript.step("the same signature does not verify over a header changed by one bit")
+    else:
+        raise AssertionError("the signature also verifies over another header: it does not cover the header bytes")
+
+
+@case(
+    "ENV-002",
+    "The target's outbound body is encrypted to the suite's key and decrypts to the record sent, under a header "
+    "naming the right parties",
+    requirements=("FDX-ENV-2",),
+    mode="node",
+    needs=("feature:send_direction",),
+)
+def test_env_002_outbound_payload_is_encrypted_to_the_recipient(
+    peer: FakePeer, target: TargetNode, record_type: str, transcript: Any
+) -> None:
+    out = _outbound(peer, target, record_type, transcript)
+    env, record = out["env"], out["record"]
+    h = header_of(env)
+    local = peer.suite.local
+    transcript.step(
+        "header",
+        sender=h.sender,
+        recipient=h.recipient,
+        protocol_version=h.protocol_version,
+        recipient_encryption_key_id=h.recipient_encryption_key_id,
+        record_type=h.record_type,
+    )
+    assert (h.sender, h.recipient) == (target.node_id, local.node_id), f"header names {h.sender} -> {h.recipient}"
+    assert h.recipient_encryption_key_id == local.encryption_key.key_id, (
+        f"encrypted to {h.recipient_encryption_key_id!r}, the suite's key is {local.encryption_key.key_id!r}"
+    )
+    assert h.sender_encryption_key_id == target.identity.encryption_key.key_id
+    assert h.protocol_version in (1,), f"protocol version {h.protocol_version}"
+    assert h.message_id == out["mid"] and str(uuid.UUID(h.message_id)) == h.message_id, "message id is not a UUID"
+    sealed_at = h.created_at.ToNanoseconds() / 1e9
+    assert abs(out["arrival"].at - sealed_at) < 600, f"created_at is {out['arrival'].at - sealed_at:.0f}s off"
+    assert _challenge(record).encode() not in env.SerializeToString(), "the record travels in the clear"
+    plaintext = local.encryption_key.channel(target.identity.encryption_key).decrypt(env.body)
+    got = records_pb2.Record.FromString(plaintext[SALT_SIZE:])
+    transcript.step("decrypted", record=got, salt_bytes=SALT_SIZE)
+    assert got.WhichOneof("body") == h.record_type, f"header says {h.record_type}, record is {got.WhichOneof('body')}"
+    assert json_format.MessageToDict(got) == json_format.MessageToDict(record), (
+        "the decrypted record differs from the record the target was given"
+    )
+    try:
+        EncryptionKey.generate().channel(target.identity.encryption_key).decrypt(env.body)
+    except CryptoError:
+        transcript.step("another key cannot decrypt the body")
+    else:
+        raise AssertionError("the body decrypts with a key that is not the suite's")
+
+
+# -- ENV: what the target refuses ------------------------------------------------------------------
+
+_SIG_OR_DECRYPT = (R.REJECT_REASON_DECRYPTION_FAILED, R.REJECT_REASON_BAD_SIGNATURE)
+
+
+@case(
+    "ENV-003",
+    "A body changed after signing is refused and nothing of it reaches the national system",
+    requirements=("FDX-ENV-3",),
+    mode="node",
+    negative=True,
+    after=("TRN-001",),
+)
+def test_env_003_body_changed_after_signing_is_refused(
+    peer: FakePeer, target: TargetNode, record_type: str, transcript: Any
+) -> None:
+    before = _counts(target, peer)
+    record = peer.record(record_type)
+    envs = [peer.craft.ciphertext_flipped(record, p) for p in (0, 40, 10_000)]
+    envs.append(peer.craft.record_changed_after_signing(record))
+    sent = peer.send(*envs)
+    _log(transcript, "sent bodies changed after signing (three ciphertext bits, one record bit)", sent)
+    for i, r in enumerate(sent.receipts[:3]):
+        _rejected(r, _SIG_OR_DECRYPT, f"ciphertext flipped (envelope {i})")
+    _rejected(sent.receipts[3], [R.REJECT_REASON_BAD_SIGNATURE], "record bytes changed after signing, then sealed")
+    _nothing_kept(transcript, target, peer, before, len(envs))
+
+
+HEADER_CHANGES: dict[str, tuple[Any, tuple[int, ...]]] = {
+    "message_id": (lambda h: setattr(h, "message_id", str(uuid.uuid4())), (R.REJECT_REASON_BAD_SIGNATURE,)),
+    "created_at": (lambda h: h.created_at.FromSeconds(h.created_at.seconds - 60), (R.REJECT_REASON_BAD_SIGNATURE,)),
+    "record_type": (
+        lambda h: setattr(
+            h, "record_type", "contact_point_message" if h.record_type != "contact_point_message" else "seizure_report"
+        ),
+        (R.REJECT_REASON_BAD_SIGNATURE, R.REJECT_REASON_NO_AGREEMENT),
+    ),
+    "recipient": (lambda h: setattr(h, "recipient", "TEST-ELSEWHERE"), (R.REJECT_REASON_WRONG_RECIPIENT,)),
+    "sender_signing_key_id": (
+        lambda h: setattr(h, "sender_signing_key_id", "ed25519:77"),
+        (R.REJECT_REASON_UNKNOWN_KEY, R.REJECT_REASON_KEY_NOT_VALID),
+    ),
+    "recipient_encryption_key_id": (
+        lambda h: setattr(h, "recipient_encryption_key_id", "x25519:77"),
+        (R.REJECT_REASON_UNKNOWN_KEY, R.REJECT_REASON_KEY_NOT_VALID),
+    ),
+}
+
+
+@case(
+    "ENV-004",
+    "A header changed after signing (message id, created_at, record type, recipient, key ids) is refused",
+    requirements=("FDX-ENV-4",),
+    mode="node",
+    negative=True,
+    after=("TRN-001",),
+)
+def test_env_004_header_changed_after_signing_is_refused(
+    peer: FakePeer, target: TargetNode, record_type: str, transcript: Any
+) -> None:
+    before = _counts(target, peer)
+    envs = [
+        peer.craft.header_changed_after_signing(peer.record(record_type), change)
+        for change, _ in HEADER_CHANGES.values()
+    ]
+    sent = peer.send(*envs)
+    _log(transcript, "sent envelopes whose header was changed after signing", sent)
+    for (field, (_, allowed)), r in zip(HEADER_CHANGES.items(), sent.receipts, strict=True):
+        _rejected(r, allowed, f"header field {field} changed after signing")
+    _nothing_kept(transcript, target, peer, before, len(envs))
+
+
+@case(
+    "ENV-005",
+    "A valid signature by a key not bound to the claimed sender is refused",
+    requirements=("FDX-ENV-5",),
+    mode="node",
+    negative=True,
+    after=("TRN-001",),
+)
+def test_env_005_signature_by_an_unbound_key_is_refused(
+    peer: FakePeer, target: TargetNode, record_type: str, transcript: Any
+) -> None:
+    before = _counts(target, peer)
+    pinned_id = peer.suite.local.signing_key.key_id
+    sent = peer.send(
+        peer.craft.signed_by_unbound_key(peer.record(record_type)),
+        peer.craft.signed_by_unbound_key(peer.record(record_type), key_id="ed25519:99"),
+    )
+    _log(transcript, "sent envelopes signed by a fresh key the target never bound to the suite", sent)
+    _rejected(
+        sent.receipts[0],
+        [R.REJECT_REASON_BAD_SIGNATURE, R.REJECT_REASON_UNKNOWN_KEY],
+        f"a genuine signature by another key, header naming the suite's key {pinned_id}",
+    )
+    _rejected(
+        sent.receipts[1],
+        [R.REJECT_REASON_UNKNOWN_KEY, R.REJECT_REASON_KEY_NOT_VALID, R.REJECT_REASON_BAD_SIGNATURE],
+        "a genuine signature by a key id the target does not know (ed25519:99)",
+    )
+    _nothing_kept(transcript, target, peer, before, 2)
+
+
+@case(
+    "ENV-006",
+    "A crypto profile the node does not accept is refused, never opened with another profile",
+    requirements=("FDX-ENV-6", "FDX-VER-4"),
+    mode="node",
+    negative=True,
+    after=("TRN-001",),
+)
+def test_env_006_unknown_crypto_profile_is_refused(
+    peer: FakePeer, target: TargetNode, record_type: str, transcript: Any
+) -> None:
+    before = _counts(target, peer)
+    profiles = ["tamga-ed25519-x25519-xsalsa20poly1305-0", "tamga-rsa1024-pkcs1v15-sha1-1", ""]
+    sent = peer.send(
+        *[
+            peer.craft.with_header(peer.record(record_type), lambda h, p=p: setattr(h, "crypto_profile", p))
+            for p in profiles
+        ]
+    )
+    _log(transcript, "sent envelopes signed honestly under unknown crypto profiles", sent)
+    for p, r in zip(profiles, sent.receipts, strict=True):
+        _rejected(r, [R.REJECT_REASON_UNKNOWN_CRYPTO_PROFILE], f"crypto profile {p!r}")
+    _nothing_kept(transcript, target, peer, before, len(profiles))
+
+
+@case(
+    "ENV-007",
+    "An envelope addressed or encrypted to another node is refused, and no refusal reveals its plaintext",
+    requirements=("FDX-ENV-7", "FDX-RCP-4"),
+    mode="node",
+    negative=True,
+    after=("TRN-001",),
+)
+def test_env_007_envelope_for_another_recipient_is_refused(
+    peer: FakePeer, target: TargetNode, record_type: str, transcript: Any
+) -> None:
+    before = _counts(target, peer)
+    record = peer.record(record_type)
+    canary = _challenge(record)
+    sent = peer.send(
+        peer.craft.addressed_to(record, "TEST-ELSEWHERE"),
+        peer.craft.encrypted_to_another_key(record),
+        peer.craft.encrypted_to_another_key(record, key_id="x25519:99"),
+    )
+    _log(transcript, "sent envelopes for another node, or sealed for another key", sent)
+    _rejected(sent.receipts[0], [R.REJECT_REASON_WRONG_RECIPIENT], "addressed to another node")
+    _rejected(
+        sent.receipts[1],
+        [R.REJECT_REASON_DECRYPTION_FAILED, R.REJECT_REASON_UNKNOWN_KEY],
+        "addressed to the target, sealed for another key",
+    )
+    _rejected(
+        sent.receipts[2],
+        [R.REJECT_REASON_UNKNOWN_KEY, R.REJECT_REASON_KEY_NOT_VALID, R.REJECT_REASON_DECRYPTION_FAILED],
+        "sealed for a key id the target does not hold",
+    )
+    for r in sent.receipts:
+        assert canary not in r.detail, "a refusal's detail reveals the record's contents"
+    assert canary.encode() not in sent.signed.SerializeToString(), "the receipt batch reveals the record's contents"
+    _nothing_kept(transcript, target, peer, before, 3)
+
+
+@case(
+    "ENV-008",
+    "An envelope with an empty or malformed signature is refused",
+    requirements=("FDX-ENV-8",),
+    mode="node",
+    negative=True,
+    after=("TRN-001",),
+)
+def test_env_008_unsigned_envelope_is_refused(
+    peer: FakePeer, target: TargetNode, record_type: str, transcript: Any
+) -> None:
+    before = _counts(target, peer)
+    signatures = {"empty": b"", "64 zero bytes": bytes(64), "63 bytes": b"\x01" * 63}
+    sent = peer.send(*[peer.craft.with_signature(peer.record(record_type), s) for s in signatures.values()])
+    _log(transcript, "sent envelopes without a valid signature", sent)
+    for what, r in zip(signatures, sent.receipts, strict=True):
+        _rejected(r, [R.REJECT_REASON_BAD_SIGNATURE], f"signature {what}")
+    _nothing_kept(transcript, target, peer, before, len(signatures))
+
+
+# -- RPL: replay --------------------------------------------------------------------------------------
+
+
+@case(
+    "RPL-001",
+    "An exact replay is answered DUPLICATE and not handed to the national system again",
+    requirements=("FDX-RPL-1",),
+    mode="node",
+    negative=True,
+    after=("TRN-001",),
+)
+def test_rpl_001_exact_replay_is_duplicate(
+    peer: FakePeer, target: TargetNode, record_type: str, transcript: Any
+) -> None:
+    started = time.time()
+    before = _counts(target, peer)
+    record = peer.record(record_type)
+    env = peer.craft.valid(record)
+    first = peer.send(env)
+    _log(transcript, "sent an envelope", first)
+    _accepted(first.receipts[0], "the first copy")
+    if target.home is not None:
+        code = _challenge(record)
+        peer.wait_for(lambda: bool(_incoming_with(target, code, started)), "the record in the target's incoming folder")
+        files = _incoming_with(target, code, started)
+        transcript.step("the record was handed to the national system", files=len(files))
+    for n in (1, 2):
+        again = peer.send(env)
+        _log(transcript, f"sent the same envelope again (replay {n}, new stream)", again)
+        assert again.receipts[0].status == S.RECEIPT_STATUS_DUPLICATE, (
+            f"replay {n}: expected DUPLICATE, the target answered {S.Name(again.receipts[0].status)}"
+        )
+    if target.home is not None and before is not None:
+        after = _counts(target, peer)
+        assert after is not None and after["received"] == before["received"] + 1, (
+            f"'tamga status' shows {after['received'] - before['received']} more received for one record"  # type: ignore[index]
+        )
+        code = _challenge(record)
+        deadline = time.monotonic() + 1.5  # the hand-off polls; give a second copy time to appear
+        while time.monotonic() < deadline:
+            time.sleep(0.25)
+        files = _incoming_with(target, code, started)
+        transcript.step("files in the incoming folder carrying the record", files=len(files))
+        assert len(files) == 1, f"the record was handed to the national system {len(files)} times"
+
+
+@case(
+    "RPL-002",
+    "An envelope sealed outside the freshness window is refused STALE; one inside it is accepted",
+    requirements=("FDX-RPL-2",),
+    mode="node",
+    negative=True,
+    after=("TRN-001",),
+)
+def test_rpl_002_outside_the_freshness_window_is_stale(
+    peer: FakePeer, target: TargetNode, record_type: str, transcript: Any
+) -> None:
+    limits = target.limits()
+    now = time.time()
+    transcript.step(
+        "freshness window",
+        max_envelope_age_s=int(limits.max_envelope_age),
+        max_clock_skew_s=int(limits.max_clock_skew),
+        source="target's [limits]" if target.home else "default",
+    )
+    sent = peer.send(
+        peer.craft.sealed_at(peer.record(record_type), now - limits.max_envelope_age - 3600),
+        peer.craft.sealed_at(peer.record(record_type), now + limits.max_clock_skew + 600),
+        peer.craft.sealed_at(peer.record(record_type), now - 60),
+    )
+    _log(transcript, "sent envelopes sealed an hour before the window, 10 minutes beyond the skew, a minute ago", sent)
+    _rejected(sent.receipts[0], [R.REJECT_REASON_STALE], "sealed longer ago than max_envelope_age")
+    _rejected(sent.receipts[1], [R.REJECT_REASON_STALE], "sealed further ahead than max_clock_skew")
+    _accepted(sent.receipts[2], "sealed a minute ago")
+
+
+@case(
+    "RPL-003",
+    "A message id reused for different content is refused MESSAGE_ID_CONFLICT; the first record stays",
+    requirements=("FDX-RPL-3",),
+    mode="node",
+    negative=True,
+    after=("TRN-001",),
+)
+def test_rpl_003_message_id_reuse_is_a_conflict(
+    peer: FakePeer, target: TargetNode, record_type: str, transcript: Any
+) -> None:
+    mid = str(uuid.uuid4())
+    first = peer.craft.valid(peer.record(record_type), message_id=mid)
+    sent = peer.send(first)
+    _log(transcript, "sent an envelope", sent)
+    _accepted(sent.receipts[0], "the first envelope")
+    other = peer.send(peer.craft.valid(peer.record(record_type), message_id=mid))
+    _log(transcript, "sent another record under the same message id", other)
+    _rejected(other.receipts[0], [R.REJECT_REASON_MESSAGE_ID_CONFLICT], "the same message id, other content")
+    again = peer.send(first)
+    _log(transcript, "sent the first envelope again", again)
+    assert again.receipts[0].status == S.RECEIPT_STATUS_DUPLICATE, (
+        f"the first envelope, sent again after the conflict: expected DUPLICATE, got {S.Name(again.receipts[0].status)}"
+    )
+
+
+@case(
+    "RPL-004",
+    "Replays and reused message ids are still detected after the node restarts",
+    requirements=("FDX-RPL-4",),
+    mode="node",
+    negative=True,
+    needs=("feature:restart_command",),
+    after=("RPL-001",),
+)
+def test_rpl_004_replay_after_restart_is_detected(
+    peer: FakePeer, target: TargetNode, record_type: str, transcript: Any
+) -> None:
+    env = peer.craft.valid(peer.record(record_type))
+    sent = peer.send(env)
+    _log(transcript, "sent an envelope", sent)
+    _accepted(sent.receipts[0], "the envelope before the restart")
+    transcript.step("restarting the target (--restart-command)", command=shlex.split(target.restart_command or "")[0])
+    facts = peer.restart_target()
+    transcript.step("the target serves again", **facts)
+    again = peer.send(env)
+    _log(transcript, "sent the same envelope after the restart", again)
+    assert again.receipts[0].status == S.RECEIPT_STATUS_DUPLICATE, (
+        f"after a restart the replay got {S.Name(again.receipts[0].status)}, not DUPLICATE"
+    )
+    other = peer.send(peer.craft.valid(peer.record(record_type), message_id=header_of(env).message_id))
+    _log(transcript, "sent other content under the same message id after the restart", other)
+    _rejected(other.receipts[0], [R.REJECT_REASON_MESSAGE_ID_CONFLICT], "a reused message id after the restart")
+
+
+# -- RCP: receipts -------------------------------------------------------------------------------------
+
+
+@case(
+    "RCP-001",
+    "A batch gets one receipt batch signed by the node, echoing the batch id, one receipt per envelope in order "
+    "with its message id and digest",
+    requirements=("FDX-RCP-1", "FDX-ENV-12"),
+    mode="node",
+    after=("TRN-001",),
+)
+def test_rcp_001_signed_receipts_reference_message_ids_and_digests(
+    peer: FakePeer, target: TargetNode, record_type: str, transcript: Any
+) -> None:
+    envs = [
+        peer.craft.valid(peer.record(record_type)),
+        peer.craft.with_signature(peer.record(record_type), bytes(64)),
+        peer.craft.valid(peer.record(record_type), message_id="not-a-uuid"),
+        peer.craft.valid(peer.record(record_type)),
+    ]
+    sent = peer.send(*envs)  # verify_receipts checked signature, parties, batch id, order, ids and digests
+    _log(transcript, "sent a batch of four (valid, unsigned, a message id that is not a UUID, valid)", sent)
+    rb = sent.receipt_batch
+    transcript.step(
+        "receipt batch",
+        receiver=rb.receiver,
+        sender=rb.sender,
+        batch_id=rb.batch_id,
+        receiver_signing_key_id=rb.receiver_signing_key_id,
+        protocol_version=rb.protocol_version,
+        signature_bytes=len(sent.signed.signature),
+    )
+    assert rb.protocol_version == 1, f"receipt batch protocol version {rb.protocol_version}"
+    assert rb.sender == peer.suite.node_id, f"the receipt batch names sender {rb.sender!r}"
+    assert rb.HasField("created_at"), "the receipt batch has no created_at"
+    _accepted(sent.receipts[0], "envelope 1 (valid)")
+    _rejected(sent.receipts[1], [R.REJECT_REASON_BAD_SIGNATURE], "envelope 2 (signature of zero bytes)")
+    _rejected(sent.receipts[2], [R.REJECT_REASON_MALFORMED_ENVELOPE], "envelope 3 (message id not a UUID)")
+    _accepted(sent.receipts[3], "envelope 4 (valid)")
+
+
+@case(
+    "RCP-002",
+    "The node does not count a record as delivered on a receipt with a wrong digest or a bad signature",
+    requirements=("FDX-RCP-3",),
+    mode="node",
+    negative=True,
+    needs=("feature:send_direction",),
+    after=("ENV-001",),
+)
+def test_rcp_002_bad_receipts_do_not_settle_delivery(
+    peer: FakePeer, target: TargetNode, record_type: str, transcript: Any
+) -> None:
+    me = peer.suite.node_id
+    before = target.peer_counts(me)
+    peer.answer_with(ReceiptMode.WRONG_DIGEST)
+    try:
+        record = peer.record_for_target_to_send(record_type)
+        [mid] = target.submit([record], to=me)
+        peer.expect([mid])
+        transcript.step("made the target send a record; the suite answers with a wrong digest", message_id=mid)
+        seen = 0
+        for mode in (ReceiptMode.WRONG_DIGEST, ReceiptMode.BAD_SIGNATURE, ReceiptMode.WRONG_DIGEST):
+            peer.answer_with(mode)
+
+            def answered(mode: ReceiptMode = mode, seen: int = seen) -> bool:
+                return any(a.answered is mode for a, _, _ in peer.arrivals_of(mid)[seen:])
+
+            waited = peer.wait_for(answered, f"the target to send {mid} again (answered: {mode})")
+            seen = len(peer.arrivals_of(mid))
+            transcript.step("the target sent the envelope", attempts=seen, seconds=f"{waited:.2f}", answered=mode)
+        # Every answer so far was untrustworthy: the record must still be queued, not delivered.
+        now = target.peer_counts(me)
+        transcript.step(
+            "target status after the bad receipts",
+            queued=now["queued"],
+            delivered=now["delivered"],
+            consecutive_failures=now["consecutive_failures"],
+            last_error=now["last_error"] or "-",
+        )
+        assert now["delivered"] == before["delivered"], "the target counted the record as delivered on a bad receipt"
+        assert now["queued"] >= before["queued"] + 1, "the target no longer holds the record queued"
+        digests = {env.SerializeToString() for _, env, _ in peer.arrivals_of(mid)}
+        assert len(digests) == 1, "the target sent the record again as a different envelope instead of the same one"
+        peer.answer_with(ReceiptMode.CORRECT)
+        deadline = time.monotonic() + peer.timeout
+        while True:
+            now = target.peer_counts(me)
+            if now["delivered"] == before["delivered"] + 1:
+                break
+            assert time.monotonic() < deadline, "after a correct receipt the target did not count the record delivered"
+            time.sleep(0.2)
+        transcript.step("after a correct receipt", queued=now["queued"], delivered=now["delivered"])
+        assert now["queued"] == before["queued"], "the record stays queued after a correct receipt"
+    finally:
+        peer.answer_with(ReceiptMode.CORRECT)
+
+
+@case(
+    "RCP-003",
+    "A decrypted body that is not a valid record is refused with a machine-readable reason and a one-line detail "
+    "without record contents",
+    requirements=("FDX-RCP-4", "FDX-SCH-4"),
+    mode="node",
+    negative=True,
+    after=("TRN-001",),
+)
+def test_rcp_003_invalid_record_gets_a_machine_readable_refusal(
+    peer: FakePeer, target: TargetNode, record_type: str, transcript: Any
+) -> None:
+    before = _counts(target, peer)
+    canary = f"TAMGA-CANARY-{uuid.uuid4().hex}"
+    garbage = b"\xff\xfe" + canary.encode() + b"\x00" * 7
+    record = peer.record(record_type)
+    truncated = record.SerializeToString()[:-3]
+    sent = peer.send(peer.craft.carrying(garbage, record_type), peer.craft.carrying(truncated, record_type))
+    _log(transcript, "sent properly sealed bodies that are not a tamga.v1.Record (garbage, a truncated record)", sent)
+    _rejected(sent.receipts[0], [R.REJECT_REASON_MALFORMED_RECORD], "a body that does not parse as a record")
+    _rejected(
+        sent.receipts[1],
+        [R.REJECT_REASON_MALFORMED_RECORD, R.REJECT_REASON_RECORD_TYPE_MISMATCH],
+        "a truncated record",
+    )
+    for r in sent.receipts:
+        assert canary not in r.detail and _challenge(record) not in r.detail, "the detail reveals record contents"
+    _nothing_kept(transcript, target, peer, before, 2)
+
+
+# -- SCH: records ---------------------------------------------------------------------------------------
+
+
+@case(
+    "SCH-003",
+    "A record type that is not a tamga.v1 type, or that differs from the record inside, is refused",
+    requirements=("FDX-SCH-3",),
+    mode="node",
+    negative=True,
+    after=("TRN-001",),
+)
+def test_sch_003_unknown_or_mismatched_record_type_is_refused(
+    peer: FakePeer, target: TargetNode, record_type: str, transcript: Any
+) -> None:
+    before = _counts(target, peer)
+    other = "contact_point_message" if record_type != "contact_point_message" else "declaration_snapshot"
+    sent = peer.send(
+        peer.craft.carrying(peer.record(record_type).SerializeToString(), "customs_unicorn"),
+        peer.craft.carrying(peer.record(record_type).SerializeToString(), other),
+    )
+    _log(transcript, f"sent a {record_type} labelled 'customs_unicorn', and one labelled {other}", sent)
+    _rejected(sent.receipts[0], [R.REJECT_REASON_MALFORMED_ENVELOPE], "record type 'customs_unicorn'")
+    _rejected(
+        sent.receipts[1],
+        [R.REJECT_REASON_RECORD_TYPE_MISMATCH, R.REJECT_REASON_NO_AGREEMENT],
+        f"header record type {other}, record {record_type}",
+    )
+    _nothing_kept(transcript, target, peer, before, 2)
+
+
+@case(
+    "SCH-007",
+    "The target refuses to queue a record with a code outside its code list, naming the value, and sends nothing",
+    requirements=("FDX-SCH-6", "FDX-IDM-4"),
+    mode="node",
+    negative=True,
+    needs=("feature:send_direction",),
+)
+def test_sch_007_unknown_code_is_refused_at_the_targets_intake(
+    peer: FakePeer, target: TargetNode, transcript: Any
+) -> None:
+    me = peer.suite.node_id
+    before = target.peer_counts(me)
+    good = peer.record_for_target_to_send("declaration_snapshot")
+    bad = peer.record_for_target_to_send("declaration_snapshot")
+    bad.declaration_snapshot.destination_country = "QZ"
+    bad.declaration_snapshot.invoice_amount.currency = "XQX"
+    arrivals = len(peer.arrivals)
+    proc = target.submit_raw([good, bad], to=me)
+    error = proc.stderr.strip()
+    transcript.step("'tamga send' of a valid record and one with country QZ and currency XQX", exit=proc.returncode)
+    assert proc.returncode != 0, "the target queued a record with codes outside their code lists"
+    assert "QZ" in error and "XQX" in error, f"the error does not name the unknown codes: {error[:300]}"
+    assert "destination_country" in error, "the error does not name where the unknown country is"
+    deadline = time.monotonic() + 1.0  # a wrongly queued record would leave within the delivery poll
+    while time.monotonic() < deadline:
+        time.sleep(0.2)
+    after = target.peer_counts(me)
+    transcript.step("target status", queued=after["queued"], delivered=after["delivered"])
+    assert (after["queued"], after["delivered"]) == (before["queued"], before["delivered"]), (
+        "the target queued part of a file it refused"
+    )
+    assert len(peer.arrivals) == arrivals, "the target sent something of a file it refused"
+
+
+# -- HLT: health and metadata ----------------------------------------------------------------------------
+
+
+@case(
+    "HLT-001",
+    "The node serves gRPC health checking and answers SERVING for the server and the exchange service",
+    requirements=("FDX-HLT-1",),
+    mode="node",
+)
+def test_hlt_001_health_is_serving(peer: FakePeer, transcript: Any) -> None:
+    for service in ("", EXCHANGE_SERVICE):
+        status = peer.health(service)
+        transcript.step("grpc.health.v1.Health/Check", service=service or "(server)", status=status)
+        assert status == "SERVING", f"health of {service or 'the server'!r} is {status}"
+    try:
+        status = peer.health("tamga.v1.NoSuchService")
+    except grpc.RpcError as exc:
+        code = exc.code()  # type: ignore[attr-defined]
+        transcript.step("health of a service the node does not have", answer=code.name)
+        assert code == grpc.StatusCode.NOT_FOUND, f"an unknown service's health check ended {code.name}"
+    else:
+        raise AssertionError(f"the health of a service the node does not have is {status}, not NOT_FOUND")
+
+
+@case(
+    "HLT-003",
+    "GetIdentity returns a signed identity matching the pinned one, with the versions and profiles it speaks",
+    requirements=("FDX-HLT-3", "FDX-VER-1"),
+    mode="node",
+    after=("TRN-001",),
+)
+def test_hlt_003_get_identity_matches_the_pinned_identity(peer: FakePeer, target: TargetNode, transcript: Any) -> None:
+    resp = peer.stub.GetIdentity(exchange_pb2.GetIdentityRequest(), timeout=peer.timeout)
+    served = read_identity(resp.identity)  # raises if the document's signature does not verify
+    pinned = target.identity
+    transcript.step(
+        "GetIdentity",
+        node_id=served.node_id,
+        fingerprint=served.fingerprint,
+        protocol_versions=",".join(map(str, resp.protocol_versions)),
+        crypto_profiles=",".join(resp.crypto_profiles),
+    )
+    assert served.node_id == pinned.node_id, f"GetIdentity says {served.node_id}, pinned {pinned.node_id}"
+    assert served.verify_key == pinned.verify_key, "GetIdentity names another signing key than the pinned one"
+    assert served.encryption_key == pinned.encryption_key, "GetIdentity names another encryption key"
+    assert served.tls_certificate == pinned.tls_certificate, "GetIdentity names another TLS certificate"
+    versions = list(resp.protocol_versions)
+    assert versions and versions == sorted(versions, reverse=True), f"protocol versions {versions}, not highest first"
+    assert 1 in versions, "the node does not list protocol version 1"
+    assert CRYPTO_PROFILE_V1 in resp.crypto_profiles, f"crypto profiles {list(resp.crypto_profiles)}"
+
+
+# -- VER: versions ------------------------------------------------------------------------------------------
+
+
+@case(
+    "VER-002",
+    "An envelope of a protocol version the node does not speak is refused, listing the versions it speaks",
+    requirements=("FDX-VER-2",),
+    mode="node",
+    negative=True,
+    after=("TRN-001",),
+)
+def test_ver_002_unsupported_protocol_version_is_refused(
+    peer: FakePeer, target: TargetNode, record_type: str, transcript: Any
+) -> None:
+    spoken = list(peer.stub.GetIdentity(exchange_pb2.GetIdentityRequest(), timeout=peer.timeout).protocol_versions)
+    unspoken = [v for v in (0, max(spoken, default=1) + 1, 4096) if v not in spoken]
+    before = _counts(target, peer)
+    sent = peer.send(
+        *[
+            peer.craft.with_header(peer.record(record_type), lambda h, v=v: setattr(h, "protocol_version", v))
+            for v in unspoken
+        ]
+    )
+    _log(transcript, f"sent envelopes of protocol versions {unspoken} (the node speaks {spoken})", sent)
+    for v, r in zip(unspoken, sent.receipts, strict=True):
+        _rejected(r, [R.REJECT_REASON_UNSUPPORTED_PROTOCOL_VERSION], f"protocol version {v}")
+        for s in spoken:
+            assert str(s) in r.detail, f"the refusal of version {v} does not list version {s}: {r.detail!r}"
+    _nothing_kept(transcript, target, peer, before, len(unspoken))
+
+
+@case(
+    "VER-003",
+    "Unknown fields of a newer minor version in the header and the record are ignored; the signature still verifies",
+    requirements=("FDX-VER-3",),
+    mode="node",
+    after=("TRN-001",),
+)
+def test_ver_003_unknown_fields_are_ignored(
+    peer: FakePeer, target: TargetNode, record_type: str, transcript: Any
+) -> None:
+    before = _counts(target, peer)
+    sent = peer.send(peer.craft.with_unknown_fields(peer.record(record_type)))
+    _log(transcript, "sent an envelope with an unknown header field (99) and an unknown record field (4242)", sent)
+    _accepted(sent.receipts[0], "an envelope with unknown fields")
+    if before is not None:
+        after = _counts(target, peer)
+        assert after is not None and after["received"] == before["received"] + 1, "the target did not store it"
+
+
+__all__ = ["add_options", "configure", "derive_for_node"]
