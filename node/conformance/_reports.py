@@ -24,6 +24,7 @@ import json
 import os
 import re
 import tempfile
+import textwrap
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
@@ -96,6 +97,18 @@ def _kind(run: Run) -> str:
     return "development run, not valid for certification" if run.development else "certification run"
 
 
+def _by_area(run: Run) -> dict[str, dict[Status, int]]:
+    """Status counts per area, areas in the requirements file's order, then any others."""
+    order = list(dict.fromkeys(r.area for r in run.requirements.values()))
+    found = {area_of(r.id) for r in run.results}
+    areas: dict[str, dict[Status, int]] = {
+        a: dict.fromkeys(STATUS_ORDER, 0) for a in [*(a for a in order if a in found), *sorted(found - set(order))]
+    }
+    for res in run.results:
+        areas[area_of(res.id)][res.status] += 1
+    return areas
+
+
 def console_summary(run: Run) -> str:
     """The end-of-run summary for a terminal: per area counts, what needs attention, coverage and the verdict."""
     lines = [
@@ -107,19 +120,18 @@ def console_summary(run: Run) -> str:
     ]
     if run.sut:
         lines.append("  system under test: " + ", ".join(f"{k} {v}" for k, v in run.sut.items()))
-    areas: dict[str, dict[Status, int]] = {}
-    for res in run.results:
-        counts = areas.setdefault(area_of(res.id), dict.fromkeys(STATUS_ORDER, 0))
-        counts[res.status] += 1
-    width = max([len(str(s)) for s in STATUS_ORDER])
-    header = "  " + "area".ljust(6) + "".join(str(s).rjust(width + 1) for s in STATUS_ORDER)
-    lines += ["", header]
+    widths = [len(str(s)) + 2 for s in STATUS_ORDER]
+
+    def row(label: str, cells: list[str]) -> str:
+        return "  " + label.ljust(6) + "".join(c.rjust(w) for c, w in zip(cells, widths, strict=True))
+
+    lines += ["", row("area", [str(s) for s in STATUS_ORDER])]
     total = dict.fromkeys(STATUS_ORDER, 0)
-    for area in sorted(areas):
-        lines.append("  " + area.ljust(6) + "".join(str(areas[area][s]).rjust(width + 1) for s in STATUS_ORDER))
-        for s in STATUS_ORDER:
-            total[s] += areas[area][s]
-    lines.append("  " + "total".ljust(6) + "".join(str(total[s]).rjust(width + 1) for s in STATUS_ORDER))
+    for area, counts in _by_area(run).items():
+        lines.append(row(area, [str(counts[s]) for s in STATUS_ORDER]))
+        for st in STATUS_ORDER:
+            total[st] += counts[st]
+    lines.append(row("total", [str(total[s]) for s in STATUS_ORDER]))
     attention = [r for r in run.results if r.status in _ATTENTION]
     if attention:
         lines += ["", "Cases that need attention:"]
@@ -130,7 +142,9 @@ def console_summary(run: Run) -> str:
     uncovered = run.uncovered()
     lines += ["", f"Requirements no case of this run checks: {len(uncovered)} of {len(run.coverage())}"]
     if uncovered:
-        lines.append("  " + ", ".join(uncovered))
+        lines += textwrap.wrap(
+            ", ".join(uncovered), width=100, initial_indent="  ", subsequent_indent="  ", break_on_hyphens=False
+        )
     reasons = run.verdict_reasons()
     lines += ["", f"Verdict: {run.verdict()}" + (f" ({_kind(run)})" if run.development else "")]
     lines += [f"  - {_short(r)}" for r in reasons]
@@ -258,7 +272,7 @@ def _css() -> str:
         "section.case{border:1px solid #ccc;border-left-width:.5rem;margin:1rem 0;padding:.5rem 1rem}",
         "section.case h3{margin:.2rem 0}.status{display:inline-block;font-weight:700;padding:0 .5rem;"
         "border-radius:.2rem}",
-        "tr.uncovered td{background:#fff1d6}.mono{font-family:ui-monospace,monospace}",
+        "tr.uncovered td{background:#fff1d6}.mono,code{font-family:ui-monospace,monospace}",
         "ol.transcript{font-size:.92rem}ol.transcript table{font-size:.85rem}",
         "pre{white-space:pre-wrap;word-break:break-word}",
     ]
@@ -274,6 +288,11 @@ def _slug(text: str) -> str:
 
 def _e(text: object) -> str:
     return html.escape(str(text), quote=True)
+
+
+def _text(text: str) -> str:
+    """Escaped text, with Markdown `code` spans of the requirements file shown as code."""
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", _e(text))
 
 
 def _status(status: Status) -> str:
@@ -352,6 +371,11 @@ def html_report(run: Run) -> str:
     out += [f"<th>{_status(s)}</th>" for s in STATUS_ORDER] + ["<th>Total</th></tr><tr>"]
     out += [f'<td data-status="{_e(s)}">{summary[str(s)]}</td>' for s in STATUS_ORDER]
     out.append(f"<td>{summary['total']}</td></tr></table>")
+    out.append('<table class="areas"><tr><th>Area</th>' + "".join(f"<th>{_e(s)}</th>" for s in STATUS_ORDER) + "</tr>")
+    for area, counts in _by_area(run).items():
+        cells = "".join(f"<td>{counts[s]}</td>" for s in STATUS_ORDER)
+        out.append(f'<tr data-area="{_e(area)}"><th>{_e(area)}</th>{cells}</tr>')
+    out.append("</table>")
     reasons = run.verdict_reasons()
     if reasons:
         out.append('<p>Why the verdict is FAIL:</p><ul id="verdict-reasons">')
@@ -369,7 +393,7 @@ def html_report(run: Run) -> str:
         cls = ' class="uncovered"' if not cases else ""
         out.append(
             f'<tr{cls} data-requirement="{_e(rid)}"><td class="mono">{_e(rid)}</td><td>{_e(level)}</td>'
-            f"<td>{_e(text)}</td><td>{cells}</td></tr>"
+            f"<td>{_text(text)}</td><td>{cells}</td></tr>"
         )
     out.append("</table>")
 

@@ -253,6 +253,8 @@ def test_retired_ids_are_kept_out_and_a_missing_file_is_named(tmp_path: Path) ->
 def test_console_summary_counts_by_area_names_what_failed_and_says_why_the_verdict() -> None:
     text = console_summary(every_status_run())
     assert "node mode, target 127.0.0.1:7400" in text and "certification run" in text
+    areas = [line.split()[0] for line in text.splitlines() if line[:5] in ("  TRN", "  ENV", "  HLT")]
+    assert areas == ["TRN", "ENV", "HLT"]  # in the requirements file's order
     rows = {line.split()[0]: line.split()[1:] for line in text.splitlines() if line.startswith("  ENV ")}
     # columns: PASS FAIL WARN SKIPPED NOT-APPLICABLE BLOCKED ERROR
     assert rows["ENV"] == ["0", "1", "1", "0", "0", "0", "0"]
@@ -454,7 +456,8 @@ def test_report_html_header_carries_the_provenance() -> None:
     text = html_report(run)
     for value in (run.suite_version, run.session_id, run.capabilities_sha256, "127.0.0.1:7400", "certification run"):
         assert value in text
-    assert "Qazaq" not in text and "Қазақстан 中国" in text
+    assert "Қазақстан 中国" in text and "<code>REJECT_REASON_OVERSIZE</code>" in text
+    assert '<tr data-area="ENV"><th>ENV</th><td>0</td><td>1</td><td>1</td>' in text
 
 
 # -- signed reports against real node homes ------------------------------------------------
