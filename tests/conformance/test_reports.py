@@ -253,7 +253,7 @@ def test_retired_ids_are_kept_out_and_a_missing_file_is_named(tmp_path: Path) ->
 def test_console_summary_counts_by_area_names_what_failed_and_says_why_the_verdict() -> None:
     text = console_summary(every_status_run())
     assert "node mode, target 127.0.0.1:7400" in text and "certification run" in text
-    areas = [line.split()[0] for line in text.splitlines() if line[:5] in ("  TRN", "  ENV", "  HLT")]
+    areas = [line.split()[0] for line in text.splitlines() if line[:6] in ("  TRN ", "  ENV ", "  HLT ")]
     assert areas == ["TRN", "ENV", "HLT"]  # in the requirements file's order
     rows = {line.split()[0]: line.split()[1:] for line in text.splitlines() if line.startswith("  ENV ")}
     # columns: PASS FAIL WARN SKIPPED NOT-APPLICABLE BLOCKED ERROR
