@@ -1388,6 +1388,138 @@ def _add_conformance_results_parsers(csub: Any, add: Any) -> None:
     sp.add_argument("--json", action="store_true", help="JSON instead of a table")
 
 
+def cmd_conformance_node(args: argparse.Namespace) -> int:
+    from tamga.conformance._runner import run
+    from tamga.conformance.cases.node_cases import node_arguments, prepare
+
+    given = {
+        "target": args.target,
+        "target_identity": args.target_identity,
+        "peer_home": args.peer_home,
+        "target_home": args.target_home,
+        "restart_command": args.restart_command,
+    }
+    try:
+        prepare(**given, capabilities=args.capabilities)  # bad input: one line, exit 2, before any case runs
+        outcome = run(
+            "node",
+            capabilities=Path(args.capabilities) if args.capabilities else None,
+            report_dir=Path(args.report_dir),
+            strict=args.strict,
+            cases=args.case or (),
+            sign_with=Path(args.sign_with) if args.sign_with else None,
+            extra_args=node_arguments(**given),
+            verbose=args.verbose,
+        )
+    except TamgaError as exc:
+        raise _BadInput(str(exc)) from exc
+    return outcome.exit_code
+
+
+def cmd_conformance_peer_init(args: argparse.Namespace) -> int:
+    from tamga.conformance._peer import init_peer_home
+    from tamga.home import load_local_identity
+
+    try:
+        config, identity = init_peer_home(
+            Path(args.dir), node_id=args.node_id, country=args.country, listen=args.listen, advertise=args.advertise
+        )
+    except TamgaError as exc:
+        raise _BadInput(str(exc)) from exc
+    local = load_local_identity(config)
+    where = ", ".join(config.server.advertise)
+    print(f"created the conformance suite's test identity {config.node.id} in {config.home}")
+    print(f"  identity file: {identity} (public keys only)")
+    print(f"  fingerprint:   {local.signing_key.public.fingerprint}")
+    print(f"  the suite's peer listens on {config.server.listen}; the node under test reaches it at {where}")
+    print("on the node under test (its operator; a test identity, so records from it are test records):")
+    print(f"  tamga peer add {identity} --home NODE_HOME")
+    print("  then restart the node (a running node picks up new peers when restarted)")
+    print("  tamga identity export --home NODE_HOME -o target.identity.json")
+    print("then run the suite:")
+    print(
+        f"  tamga conformance node --target HOST:PORT --target-identity target.identity.json --peer-home {config.home}"
+        " [--target-home NODE_HOME] [--restart-command CMD]"
+    )
+    return EXIT_OK
+
+
+def _add_conformance_node_parsers(csub: Any, add: Any) -> None:
+    """``tamga conformance node`` and ``peer-init``."""
+    sp = add(
+        "node",
+        cmd_conformance_node,
+        "check a live node: the suite plays a peer against it, both directions",
+        "The suite plays a peer (the test identity of --peer-home, pinned by the node under test) against the "
+        "node at --target: it sends valid and deliberately broken envelopes (tampered, replayed, stale, oversized, "
+        "for other recipients, of unknown versions) and checks the node's signed receipts; with --target-home (the "
+        "node's folder on this machine) it also makes the node send to the suite, answers with bad receipts and "
+        "checks what the node handed to its national system; with --restart-command it checks replays across a "
+        "restart. Without --capabilities a statement is derived from the options.",
+        parent=csub,
+    )
+    sp.add_argument("--target", required=True, metavar="HOST:PORT", help="the peer port of the node under test")
+    sp.add_argument(
+        "--target-identity",
+        required=True,
+        metavar="FILE",
+        help="the node's identity file ('tamga identity export'); pins its keys and TLS certificate",
+    )
+    sp.add_argument(
+        "--peer-home",
+        required=True,
+        metavar="DIR",
+        help="the suite's test identity ('tamga conformance peer-init'), pinned in the node under test",
+    )
+    sp.add_argument(
+        "--target-home",
+        metavar="DIR",
+        help="the node's folder on this machine: the suite makes it send ('tamga send') and reads 'tamga status'",
+    )
+    sp.add_argument(
+        "--restart-command",
+        metavar="CMD",
+        help="shell command that stops the node and starts it again, returning once it was started",
+    )
+    sp.add_argument("--capabilities", metavar="FILE", help="capability statement (TOML)")
+    sp.add_argument("--report-dir", default="conformance-report", metavar="DIR", help="default ./conformance-report")
+    sp.add_argument("--strict", action="store_true", help="a failed SHOULD case fails the run")
+    sp.add_argument(
+        "--case",
+        action="append",
+        metavar="ID",
+        help="development run: only this case (id or glob such as 'ENV-*', repeatable) and its prerequisites; "
+        "the report says it is not valid for certification",
+    )
+    sp.add_argument("--sign-with", metavar="HOME", help="also write report.signed.json signed by the node in HOME")
+    sp.add_argument("-v", "--verbose", action="store_true", help="one line per case and long tracebacks")
+    sp = add(
+        "peer-init",
+        cmd_conformance_peer_init,
+        "create the suite's test identity for node mode",
+        "Create a node folder holding the conformance suite's test identity (keys, TLS certificate) and its "
+        "identity file, for the operator of the node under test to pin with 'tamga peer add'. The node id must "
+        "start with 'TEST-': the suite sends only as a test identity, so nobody takes its records for a customs "
+        "service's. Prints the commands to run next.",
+        parent=csub,
+    )
+    sp.add_argument("dir", help="folder to create")
+    sp.add_argument("--node-id", required=True, help="the test identity's node id, starting with TEST- (e.g. TEST-UZ)")
+    sp.add_argument(
+        "--country", required=True, help="ISO 3166-1 alpha-2 the suite's records come from (not the node's own)"
+    )
+    sp.add_argument(
+        "--listen", default="127.0.0.1:7499", metavar="HOST:PORT", help="where the suite's peer listens (default "
+        "127.0.0.1:7499; 0.0.0.0:PORT when the node under test runs on another machine)"
+    )
+    sp.add_argument(
+        "--advertise",
+        action="append",
+        metavar="HOST:PORT",
+        help="where the node under test reaches the suite's peer (repeatable; default: --listen)",
+    )
+
+
 def _add_conformance_parser(sub: Any, add: Any) -> Any:
     """``tamga conformance``: its subparsers, for each mode's command to be added to."""
     conf = sub.add_parser(
@@ -1640,7 +1772,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--dir", help="folder to create (default: ./tamga-adapter-NAME, underscores as hyphens)")
     _add_federation_parser(sub, add, home_help)
     _add_audit_parser(sub, add, home_help)
-    _add_conformance_results_parsers(_add_conformance_parser(sub, add), add)
+    conformance = _add_conformance_parser(sub, add)
+    _add_conformance_results_parsers(conformance, add)
+    _add_conformance_node_parsers(conformance, add)
     return p
 
 

@@ -133,7 +133,7 @@ class ReceiptNotTrusted(AssertionError):
 # -- the suite's test identity ---------------------------------------------------------------
 
 
-def check_test_identity(node_id: str, where: str) -> None:
+def check_test_identity(node_id: str, where: str, hint: str = " (make one with 'tamga conformance peer-init')") -> None:
     """Refuse a node id that is not a test identity.
 
     Raises:
@@ -142,7 +142,7 @@ def check_test_identity(node_id: str, where: str) -> None:
     if not node_id.startswith(TEST_ID_PREFIX):
         raise PeerSetupError(
             f"{where}: node id {node_id!r} is not a test identity; the conformance suite sends only as a node "
-            f"whose id starts with {TEST_ID_PREFIX!r} (make one with 'tamga conformance peer-init')"
+            f"whose id starts with {TEST_ID_PREFIX!r}{hint}"
         )
 
 
@@ -186,7 +186,7 @@ def _identity_file(config: Config) -> Path:
 
 
 def init_peer_home(
-    home: Path, *, node_id: str, country: str, listen: str, advertise: Sequence[str] = ()
+    home: Path, *, node_id: str, country: str, listen: str, advertise: Sequence[str] | None = None
 ) -> tuple[Config, Path]:
     """Create the suite's test identity: a node folder and its identity file for the target to pin.
 
@@ -197,14 +197,14 @@ def init_peer_home(
         PeerSetupError: the node id is not a test identity.
         ConfigError: the folder already holds a node, or an argument is invalid.
     """
-    check_test_identity(node_id, "--node-id")
+    check_test_identity(node_id, "--node-id", "")
     config = init_home(
         home,
         node_id=node_id,
         country=country,
         authority=f"Tamga conformance suite (test identity {node_id}; not a customs service)",
         listen=listen,
-        advertise=list(advertise) or [listen],
+        advertise=list(advertise or ()) or [listen],
     )
     local = load_local_identity(config)
     path = _identity_file(config)

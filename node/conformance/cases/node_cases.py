@@ -28,6 +28,7 @@ import shlex
 import time
 import uuid
 from collections.abc import Collection, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -94,42 +95,85 @@ def add_options(group: Any) -> None:
     )
 
 
-def configure(config: pytest.Config) -> ModeSetup:
-    """Check the node-mode options and reach the target once, before any case runs.
+@dataclass(frozen=True)
+class NodeSetup:
+    """The checked node-mode input: the target, the suite's test identity, and what the target told."""
+
+    target: TargetNode
+    suite: SuiteIdentity
+    facts: dict[str, str]
+
+
+def prepare(
+    *,
+    target: str | None,
+    target_identity: str | Path | None,
+    peer_home: str | Path | None,
+    target_home: str | Path | None = None,
+    restart_command: str | None = None,
+    capabilities: str | Path | None = None,
+) -> NodeSetup:
+    """Check the node-mode input and reach the target once, before any case runs.
+
+    Used by the plugin (:func:`configure`) and by ``tamga conformance node``,
+    which reports a failure as one line and exit status 2.
 
     Raises:
-        PeerSetupError: an option is missing or wrong, the target cannot be
-            reached as the test identity, or it is not the node its identity file names.
+        PeerSetupError: an option is missing or wrong, the suite's peer cannot
+            listen, the target cannot be reached as the test identity, or it is
+            not the node its identity file names; a capability statement
+            claiming a feature the options do not provide.
+        CapabilityError: the capability statement is not valid.
     """
-    missing = [
-        f"--tamga-{name}"
-        for name in ("target", "target-identity", "peer-home")
-        if not config.getoption(f"--tamga-{name}")
-    ]
+    given = {"target": target, "target-identity": target_identity, "peer-home": peer_home}
+    missing = [f"--{name}" for name, value in given.items() if not value]
     if missing:
         raise PeerSetupError(f"node mode needs {', '.join(missing)}")
-    home = config.getoption("--tamga-target-home")
-    restart = config.getoption("--tamga-restart-command")
-    target = load_target(
-        config.getoption("--tamga-target"),
-        Path(config.getoption("--tamga-target-identity")),
-        home=Path(home) if home else None,
-        restart_command=restart or None,
+    found = load_target(
+        str(target),
+        Path(str(target_identity)),
+        home=Path(target_home) if target_home else None,
+        restart_command=restart_command or None,
     )
-    suite = SuiteIdentity.load(Path(config.getoption("--tamga-peer-home")))
-    check_listen_address(suite.listen)
-    facts = preflight(suite, target)
-    defaults = {"send_direction": target.home is not None, "restart_command": target.restart_command is not None}
-    stated = config.getoption("--tamga-capabilities")
-    if stated:
-        caps = load_capabilities(stated, defaults=defaults)
-        if caps.features.get("send_direction") and target.home is None:
+    suite = SuiteIdentity.load(Path(str(peer_home)))
+    if suite.node_id == found.node_id:
+        raise PeerSetupError(f"--peer-home {peer_home}: the suite's identity is the target itself ({suite.node_id})")
+    if capabilities:
+        caps = load_capabilities(capabilities, defaults=_feature_defaults(found))
+        if caps.features.get("send_direction") and found.home is None:
             raise PeerSetupError(
-                f"{stated}: [features] send_direction = true, but no --target-home was given: the suite makes the "
-                "target send through its node folder"
+                f"{capabilities}: [features] send_direction = true, but no --target-home was given: the suite makes "
+                "the target send through its node folder"
             )
-        if caps.features.get("restart_command") and target.restart_command is None:
-            raise PeerSetupError(f"{stated}: [features] restart_command = true, but no --restart-command was given")
+        if caps.features.get("restart_command") and found.restart_command is None:
+            raise PeerSetupError(
+                f"{capabilities}: [features] restart_command = true, but no --restart-command was given"
+            )
+    check_listen_address(suite.listen)
+    facts = preflight(suite, found)
+    return NodeSetup(found, suite, facts)
+
+
+def _feature_defaults(target: TargetNode) -> dict[str, bool]:
+    """What the options tell of the features a statement leaves unsaid."""
+    return {"send_direction": target.home is not None, "restart_command": target.restart_command is not None}
+
+
+def configure(config: pytest.Config) -> ModeSetup:
+    """The plugin's node-mode setup: :func:`prepare` from the pytest options.
+
+    Raises:
+        PeerSetupError, CapabilityError: see :func:`prepare`.
+    """
+    setup = prepare(
+        target=config.getoption("--tamga-target"),
+        target_identity=config.getoption("--tamga-target-identity"),
+        peer_home=config.getoption("--tamga-peer-home"),
+        target_home=config.getoption("--tamga-target-home"),
+        restart_command=config.getoption("--tamga-restart-command"),
+        capabilities=config.getoption("--tamga-capabilities"),
+    )
+    target, suite, facts = setup.target, setup.suite, setup.facts
     config.stash[_NODE] = {"target": target, "suite": suite}
     sut = {
         "node_id": target.node_id,
@@ -148,8 +192,26 @@ def configure(config: pytest.Config) -> ModeSetup:
         target=target.endpoint,
         sut=sut,
         derive=lambda: derive_for_node(target, facts),
-        feature_defaults=defaults,
+        feature_defaults=_feature_defaults(target),
     )
+
+
+def node_arguments(
+    *,
+    target: str,
+    target_identity: str | Path,
+    peer_home: str | Path,
+    target_home: str | Path | None = None,
+    restart_command: str | None = None,
+) -> list[str]:
+    """The pytest options of node mode, for :func:`tamga.conformance.run`'s ``extra_args``."""
+    args = ["--tamga-target", target, "--tamga-target-identity", str(target_identity)]
+    args += ["--tamga-peer-home", str(peer_home)]
+    if target_home:
+        args += ["--tamga-target-home", str(target_home)]
+    if restart_command:
+        args += ["--tamga-restart-command", restart_command]
+    return args
 
 
 def derive_for_node(target: TargetNode, facts: dict[str, str]) -> Capabilities:
@@ -161,7 +223,7 @@ def derive_for_node(target: TargetNode, facts: dict[str, str]) -> Capabilities:
 
     versions = tuple(sorted(int(v) for v in facts["protocol_versions"].split(",") if v.strip().isdigit())) or (1,)
     features = {name: default for name, (default, _) in FEATURES.items()}
-    features.update(send_direction=target.home is not None, restart_command=target.restart_command is not None)
+    features.update(_feature_defaults(target))
     adapter = ""
     if target.home is not None:
         adapter = target.config.adapter.name
@@ -1141,4 +1203,4 @@ def test_ver_003_unknown_fields_are_ignored(
         assert after is not None and after["received"] == before["received"] + 1, "the target did not store it"
 
 
-__all__ = ["add_options", "configure", "derive_for_node"]
+__all__ = ["NodeSetup", "add_options", "configure", "derive_for_node", "node_arguments", "prepare"]
