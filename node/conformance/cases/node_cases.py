@@ -970,15 +970,27 @@ def test_rcp_002_bad_receipts_do_not_settle_delivery(
         peer.expect([mid])
         transcript.step("made the target send a record; the suite answers with a wrong digest", message_id=mid)
         seen = 0
-        for mode in (ReceiptMode.WRONG_DIGEST, ReceiptMode.BAD_SIGNATURE, ReceiptMode.WRONG_DIGEST):
+        for phase, mode in enumerate((ReceiptMode.WRONG_DIGEST, ReceiptMode.BAD_SIGNATURE), start=1):
             peer.answer_with(mode)
 
             def answered(mode: ReceiptMode = mode, seen: int = seen) -> bool:
                 return any(a.answered is mode for a, _, _ in peer.arrivals_of(mid)[seen:])
 
-            waited = peer.wait_for(answered, f"the target to send {mid} again (answered: {mode})")
+            waited = peer.wait_for(answered, f"the target to send {mid} (to be answered: {mode})")
+            peer.answer_with(ReceiptMode.WRONG_DIGEST)  # keep answering badly while the suite looks
             seen = len(peer.arrivals_of(mid))
             transcript.step("the target sent the envelope", attempts=seen, seconds=f"{waited:.2f}", answered=mode)
+            # The target must note a failed delivery for each bad receipt, and never a delivery.
+            deadline = time.monotonic() + peer.timeout
+            while True:
+                now = target.peer_counts(me)
+                assert now["delivered"] == before["delivered"], (
+                    f"the target counted the record as delivered on a receipt with {mode}"
+                )
+                if now["consecutive_failures"] >= before["consecutive_failures"] + phase:
+                    break
+                assert time.monotonic() < deadline, f"the target noted no failed delivery after a receipt with {mode}"
+                time.sleep(0.1)
         # Every answer so far was untrustworthy: the record must still be queued, not delivered.
         now = target.peer_counts(me)
         transcript.step(
@@ -990,6 +1002,7 @@ def test_rcp_002_bad_receipts_do_not_settle_delivery(
         )
         assert now["delivered"] == before["delivered"], "the target counted the record as delivered on a bad receipt"
         assert now["queued"] >= before["queued"] + 1, "the target no longer holds the record queued"
+        assert now["last_error"], "'tamga status' shows no error for the peer that sent bad receipts"
         digests = {env.SerializeToString() for _, env, _ in peer.arrivals_of(mid)}
         assert len(digests) == 1, "the target sent the record again as a different envelope instead of the same one"
         peer.answer_with(ReceiptMode.CORRECT)
