@@ -274,7 +274,9 @@ def cmd_status(args: argparse.Namespace) -> int:
     config = _load(args)
     peers, federation = _federation_status(config)
 
-    async def main() -> tuple[dict[str, dict[str, Any]], dict[str, int], list[dict[str, Any]], dict[str, Any]]:
+    async def main() -> tuple[
+        dict[str, dict[str, Any]], dict[str, int], list[dict[str, Any]], dict[str, Any], dict[str, dict[str, Any]]
+    ]:
         store = await Store.open(config.path(config.store.path), create=False)
         try:
             return (
@@ -282,11 +284,12 @@ def cmd_status(args: argparse.Namespace) -> int:
                 await store.counts(),
                 await store.recent_rejections(5),
                 await store.retention_status(),
+                await store.sequence_gaps(),
             )
         finally:
             await store.close()
 
-    per_peer, counts, rejections, purged = asyncio.run(main())
+    per_peer, counts, rejections, purged, sequences = asyncio.run(main())
     retention = _retention_status(config, purged)
     pid, listen = _running(config)
     if args.json:
@@ -303,6 +306,7 @@ def cmd_status(args: argparse.Namespace) -> int:
             "recent_rejections": rejections,
             "federation": federation,
             "retention": retention,
+            "incoming_sequences": sequences,
         }
         print(json.dumps(doc, indent=2))
         return EXIT_OK
@@ -333,6 +337,21 @@ def cmd_status(args: argparse.Namespace) -> int:
     )
     for r in rejections:
         print(f"rejected by {r['peer']}: {r['message_id']} {r['record_type']} {r['reason']} {r['detail'] or ''}")
+    for sender, seq in sequences.items():
+        line = f"from {sender}: sequence numbers 1-{seq['highest']}"
+        if seq["gaps"]:
+            ranges = ", ".join(
+                (f"{g['first']}" if g["first"] == g["last"] else f"{g['first']}-{g['last']}")
+                + f" (since {_fmt_time(g['noticed_at'])})"
+                for g in seq["gaps"][:5]
+            )
+            more = f" and {len(seq['gaps']) - 5} more ranges" if len(seq["gaps"]) > 5 else ""
+            line += f"; GAP: {seq['missing']} never received: {ranges}{more}"
+        else:
+            line += ", none missing"
+        if seq["reused"]:
+            line += f"; {seq['reused']} envelope(s) reused a number already received"
+        print(line)
     print(
         f"retention: payloads kept {retention['delivered_payloads']} after delivery or hand-off, dedup record "
         f"{retention['dedup_horizon']} (retry horizon {retention['retry_horizon']}), purge every "

@@ -135,11 +135,11 @@ class Receiver:
         now = self.clock()
         statuses = await self.store.accept(
             [
-                AcceptItem(o.sender, o.message_id, o.record_type, env.SerializeToString(), o.digest)
+                AcceptItem(o.sender, o.message_id, o.record_type, env.SerializeToString(), o.digest, o.header.sequence)
                 for o, env in zip(results, batch.envelopes, strict=True)
                 if isinstance(o, Opened)
             ],
-            [(r.sender, r.message_id, r.reason_name, r.detail, r.digest) for r in refused],
+            [(r.sender, r.message_id, r.reason_name, r.detail, r.digest, r.sequence) for r in refused],
             now=now,
         )
         receipts = []

@@ -36,7 +36,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -45,7 +45,7 @@ from tamga.adapters import Adapter
 from tamga.errors import AdapterError, QueueFullError, RoutingError, StoreError, TamgaError, ValidationError
 from tamga.logging import get_logger
 from tamga.protocol import LocalIdentity, Peer, PeerDirectory, Sealed, record_type_of, seal
-from tamga.store import Store
+from tamga.store import SequenceConflict, Store
 from tamga.v1 import records_pb2
 from tamga.validation import raise_if_invalid
 
@@ -57,23 +57,40 @@ TEMPORARY_SUFFIXES = (".tmp", ".part", ".partial")
 
 
 @dataclass(frozen=True, slots=True)
+class _Outgoing:
+    """One record of an input, checked and routed, not sealed yet."""
+
+    data: bytes
+    record_type: str
+    record_id: str
+    sha256: bytes
+    message_id: str
+    recipients: list[Peer]
+
+
+@dataclass(frozen=True, slots=True)
 class Prepared:
-    """Records of one input, sealed for their recipients, not yet queued."""
+    """Records of one input, checked and routed, not yet numbered, sealed or queued."""
 
     source: str
     records: int
-    sealed: list[Sealed]
+    outgoing: list[_Outgoing]
     now: float
     intake_sha256: bytes | None
 
 
 @dataclass(frozen=True, slots=True)
 class Submission:
-    """What was queued for one input."""
+    """What was queued for one input.
+
+    ``skipped`` lists (record id, peer) of records that were already queued
+    or delivered to that peer unchanged, and so were not queued again.
+    """
 
     source: str
     records: int
     sealed: list[Sealed]
+    skipped: list[tuple[str, str]] = field(default_factory=list)
 
 
 def write_atomically(path: Path, data: bytes) -> None:
@@ -169,6 +186,7 @@ class Submitter:
         self.adapter = adapter
         self.clock = clock
         self.on_queued = on_queued
+        self._commit_lock = asyncio.Lock()
 
     def route(self, records: Sequence[records_pb2.Record], to: Sequence[str] | None) -> list[list[Peer]]:
         """Recipients of each record: the peers named by ``to``, else by receiver country.
@@ -220,24 +238,19 @@ class Submitter:
                 if not policy.allows(me, peer.node_id, rtype):
                     raise RoutingError(f"records[{i}]: {policy.no_agreement(me, peer.node_id, rtype)}")
 
-    def _seal_all(self, records: Sequence[records_pb2.Record], plan: list[list[Peer]], now: float) -> list[Sealed]:
-        out = []
-        for rec, recipients in zip(records, plan, strict=True):
-            data = rec.SerializeToString()
-            rtype = record_type_of(rec)
-            message_id = str(uuid.uuid4())
-            for peer in recipients:
-                out.append(
-                    seal(
-                        local=self.local,
-                        peer=peer,
-                        record_bytes=data,
-                        record_type=rtype,
-                        message_id=message_id,
-                        now=now,
-                    )
-                )
-        return out
+    def _seal_all(self, plan: Sequence[tuple[_Outgoing, Peer, int]], now: float) -> list[Sealed]:
+        return [
+            seal(
+                local=self.local,
+                peer=peer,
+                record_bytes=out.data,
+                record_type=out.record_type,
+                message_id=out.message_id,
+                now=now,
+                sequence=number,
+            )
+            for out, peer, number in plan
+        ]
 
     def _decode_and_check(self, data: bytes, source: str) -> list[records_pb2.Record]:
         """Decode and validate, off the event loop (both are CPU work)."""
@@ -269,50 +282,122 @@ class Submitter:
         to: Sequence[str] | None = None,
         intake_sha256: bytes | None = None,
     ) -> Prepared:
-        """Decode, check, route and seal, without touching the store.
+        """Decode, check and route, without touching the store (numbering and sealing come at commit).
 
         Raises:
             AdapterError, ValidationError, RoutingError: the input cannot be sent.
         """
         records = await asyncio.to_thread(self._decode_and_check, data, source)
         plan = self.route(records, to)
-        now = self.clock()
-        sealed = await asyncio.to_thread(self._seal_all, records, plan, now)
-        return Prepared(source=source, records=len(records), sealed=sealed, now=now, intake_sha256=intake_sha256)
+        outgoing = []
+        for rec, recipients in zip(records, plan, strict=True):
+            payload = rec.SerializeToString()
+            outgoing.append(
+                _Outgoing(
+                    data=payload,
+                    record_type=record_type_of(rec),
+                    record_id=rec.meta.record_id,
+                    sha256=hashlib.sha256(payload).digest(),
+                    message_id=str(uuid.uuid4()),
+                    recipients=recipients,
+                )
+            )
+        return Prepared(
+            source=source, records=len(records), outgoing=outgoing, now=self.clock(), intake_sha256=intake_sha256
+        )
 
     async def commit(self, prepared: Prepared) -> Submission:
-        """Queue what :meth:`prepare` sealed, all of it in one transaction.
+        """Number, seal and queue the records of :meth:`prepare`, all of it in one transaction.
+
+        Each envelope gets the next sequence number of its recipient, inside
+        its signed header. Numbering, sealing and committing happen under one
+        lock, so numbers follow the order of commits without a hole; if
+        another process (``tamga send`` beside the running node) queued for
+        the same peer meanwhile, the store refuses the commit and the records
+        are numbered and sealed again.
+
+        A record already queued or delivered to a peer, unchanged (same
+        record id, same bytes), is not queued for that peer again: a national
+        system that hands over the same file twice sends it once. A record
+        with a known id but new content is queued (and logged): it is new
+        information, and the receiver decides.
 
         Raises:
             QueueFullError: a recipient has ``max_queued`` records waiting; nothing was queued.
             StoreError: nothing was queued.
         """
-        sealed, source = prepared.sealed, prepared.source
+        source = prepared.source
+        async with self._commit_lock:
+            for _attempt in range(5):
+                try:
+                    sealed, skipped = await self._number_seal_commit(prepared)
+                    break
+                except SequenceConflict:
+                    continue
+            else:
+                raise StoreError(f"{source}: another process keeps queueing for the same peers; try again")
+        for s in sealed:
+            log.info(
+                "record_queued",
+                message_id=s.message_id,
+                peer=s.recipient,
+                record_type=s.record_type,
+                sequence=s.sequence,
+                source=source,
+            )
+        for record_id, peer in skipped:
+            log.info("record_already_queued", record_id=record_id, peer=peer, source=source)
+        if self.on_queued and sealed:
+            self.on_queued({s.recipient for s in sealed})
+        return Submission(source, prepared.records, sealed, skipped)
+
+    async def _number_seal_commit(self, prepared: Prepared) -> tuple[list[Sealed], list[tuple[str, str]]]:
+        pairs = [(peer.node_id, out.record_id) for out in prepared.outgoing for peer in out.recipients]
+        known = await self.store.already_queued(sorted(set(pairs)))
+        last = await self.store.send_sequences(sorted({p for p, _ in pairs}))
+        start = dict(last)
+        plan: list[tuple[_Outgoing, Peer, int]] = []
+        skipped: list[tuple[str, str]] = []
+        for out in prepared.outgoing:
+            for peer in out.recipients:
+                versions = known.setdefault((peer.node_id, out.record_id), set())
+                if out.record_id and out.sha256 in versions:
+                    skipped.append((out.record_id, peer.node_id))
+                    continue
+                if out.record_id and versions:
+                    log.warning(
+                        "record_id_reused",
+                        record_id=out.record_id,
+                        peer=peer.node_id,
+                        source=prepared.source,
+                        detail="a record with this id and other content was queued before; queueing this version too",
+                    )
+                versions.add(out.sha256)
+                last[peer.node_id] += 1
+                plan.append((out, peer, last[peer.node_id]))
+        sealed = await asyncio.to_thread(self._seal_all, plan, prepared.now) if plan else []
+        sequences = {peer: (start[peer], n) for peer, n in last.items() if n != start[peer]}
         try:
             await self.store.enqueue(
                 sealed,
-                source=source,
+                source=prepared.source,
                 now=prepared.now,
                 intake_sha256=prepared.intake_sha256,
                 records=prepared.records,
                 max_queued=self.max_queued,
+                origins=[(out.record_id, out.sha256) for out, _, _ in plan],
+                sequences=sequences,
             )
         except QueueFullError as exc:
             raise QueueFullError(
-                self._queue_full_message(exc, source),
+                self._queue_full_message(exc, prepared.source),
                 peer=exc.peer,
                 queued=exc.queued,
                 adding=exc.adding,
                 limit=exc.limit,
                 last_delivery_at=exc.last_delivery_at,
             ) from None
-        for s in sealed:
-            log.info(
-                "record_queued", message_id=s.message_id, peer=s.recipient, record_type=s.record_type, source=source
-            )
-        if self.on_queued:
-            self.on_queued({s.recipient for s in sealed})
-        return Submission(source, prepared.records, sealed)
+        return sealed, skipped
 
     def _queue_full_message(self, exc: QueueFullError, source: str) -> str:
         me, peer = self.local.node_id, exc.peer

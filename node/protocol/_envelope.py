@@ -97,6 +97,7 @@ class Sealed:
     record_type: str
     envelope: bytes
     digest: bytes
+    sequence: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,6 +121,10 @@ class Refused:
     message_id: str
     sender: str
     digest: bytes
+    # The header's sequence number, only when the signature was verified (a
+    # refusal after that point: stale, malformed record); 0 otherwise, since
+    # an unverified header's number proves nothing.
+    sequence: int = 0
 
     @property
     def reason_name(self) -> str:
@@ -134,12 +139,15 @@ def seal(
     record_type: str,
     message_id: str,
     now: float,
+    sequence: int = 0,
     nonce: bytes | None = None,
     salt: bytes | None = None,
 ) -> Sealed:
     """Sign and encrypt serialized record bytes for one peer.
 
-    ``nonce`` and ``salt`` are random unless given (known-answer tests only).
+    ``sequence`` is the envelope's place in this sender's stream to ``peer``
+    (1, 2, 3, ...; 0 = not numbered). ``nonce`` and ``salt`` are random
+    unless given (known-answer tests only).
     """
     header = envelope_pb2.EnvelopeHeader(
         protocol_version=PROTOCOL_VERSION,
@@ -151,6 +159,7 @@ def seal(
         sender_encryption_key_id=local.encryption_key.key_id,
         recipient_encryption_key_id=peer.encryption_key.key_id,
         record_type=record_type,
+        sequence=sequence,
     )
     header.created_at.FromNanoseconds(to_nanos(now))
     header_bytes = header.SerializeToString()
@@ -164,6 +173,7 @@ def seal(
         record_type=record_type,
         envelope=env.SerializeToString(),
         digest=digest(header_bytes, body, signature),
+        sequence=sequence,
     )
 
 
@@ -242,8 +252,8 @@ def open_envelope(
     env_digest = envelope_digest(envelope)
     size = len(envelope.header) + len(envelope.body) + len(envelope.signature)
 
-    def refuse(reason: int, detail: str, message_id: str = "", sender: str = "") -> Refused:
-        return Refused(reason, detail, message_id, sender, env_digest)
+    def refuse(reason: int, detail: str, message_id: str = "", sender: str = "", sequence: int = 0) -> Refused:
+        return Refused(reason, detail, message_id, sender, env_digest, sequence)
 
     if size > max_envelope_bytes:
         return refuse(R.REJECT_REASON_OVERSIZE, f"envelope of {size} bytes exceeds {max_envelope_bytes}")
@@ -355,19 +365,20 @@ def open_envelope(
     if now is not None:
         problem = freshness_problem(header, now=now, max_age=max_age, max_skew=max_skew)
         if problem is not None:
-            return refuse(R.REJECT_REASON_STALE, problem, mid, sender)
+            return refuse(R.REJECT_REASON_STALE, problem, mid, sender, header.sequence)
     if len(plaintext) < SALT_SIZE:
-        return refuse(R.REJECT_REASON_MALFORMED_RECORD, "body shorter than its salt", mid, sender)
+        return refuse(R.REJECT_REASON_MALFORMED_RECORD, "body shorter than its salt", mid, sender, header.sequence)
     try:
         record = records_pb2.Record.FromString(plaintext[SALT_SIZE:])
     except DecodeError:
-        return refuse(R.REJECT_REASON_MALFORMED_RECORD, "record does not parse", mid, sender)
+        return refuse(R.REJECT_REASON_MALFORMED_RECORD, "record does not parse", mid, sender, header.sequence)
     if record_type_of(record) != header.record_type:
         return refuse(
             R.REJECT_REASON_RECORD_TYPE_MISMATCH,
             f"header says {header.record_type!r}, record is {record_type_of(record) or 'empty'!r}",
             mid,
             sender,
+            header.sequence,
         )
     return Opened(sender, mid, header.record_type, header, record, env_digest)
 

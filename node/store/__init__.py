@@ -1,7 +1,7 @@
 """The node's durable store (SQLite in WAL mode, through aiosqlite)."""
 
 from tamga.store._retention import PURGE_CHUNK, PurgeResult
-from tamga.store._store import SCHEMA_VERSION, AcceptItem, InboxRow, OutboxRow, Store
+from tamga.store._store import SCHEMA_VERSION, AcceptItem, InboxRow, OutboxRow, SequenceConflict, Store
 
 __all__ = [
     "PURGE_CHUNK",
@@ -10,5 +10,6 @@ __all__ = [
     "InboxRow",
     "OutboxRow",
     "PurgeResult",
+    "SequenceConflict",
     "Store",
 ]

@@ -14,8 +14,10 @@ processes (``tamga send``, ``tamga status``) may open the same file.
 from __future__ import annotations
 
 import asyncio
+import resource
+import shutil
 import sqlite3
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -24,7 +26,7 @@ from typing import Any
 import aiosqlite
 from tamga import audit
 from tamga.audit import AuditEvent, AuditSigner
-from tamga.errors import QueueFullError, StoreError
+from tamga.errors import QueueFullError, StoreError, StoreFullError
 from tamga.protocol import ReceiptOutcome, Sealed
 from tamga.store import _retention
 from tamga.store._retention import PurgeResult
@@ -35,6 +37,7 @@ __all__ = [
     "AcceptItem",
     "InboxRow",
     "OutboxRow",
+    "SequenceConflict",
     "Store",
 ]
 
@@ -76,6 +79,7 @@ class InboxRow:
     message_id: str
     record_type: str
     envelope: bytes
+    sequence: int = 0  # the sender's number for this envelope (0 = not numbered)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +91,11 @@ class AcceptItem:
     record_type: str
     envelope: bytes
     digest: bytes
+    sequence: int = 0
+
+
+class SequenceConflict(StoreError):
+    """Another process queued for a peer between numbering and committing; number and seal again."""
 
 
 class Store:
@@ -231,6 +240,10 @@ class Store:
         try:
             return await asyncio.shield(task)
         except sqlite3.Error as exc:
+            space = _space_problem(exc, self.path)
+            if space:
+                name = getattr(exc, "sqlite_errorname", "")
+                raise StoreFullError(f"{self.path}: {what} failed: {exc} ({name}); {space}") from exc
             raise StoreError(f"{self.path}: {what} failed: {exc}") from exc
 
     def _unit_done(self, task: asyncio.Task[Any]) -> None:
@@ -273,8 +286,17 @@ class Store:
         intake_sha256: bytes | None = None,
         records: int = 0,
         max_queued: int | None = None,
+        origins: Sequence[tuple[str, bytes]] | None = None,
+        sequences: Mapping[str, tuple[int, int]] | None = None,
     ) -> None:
         """Commit sealed envelopes to the outbox, all or none, in one transaction.
+
+        ``origins`` gives, per envelope, the record's id and the SHA-256 of its
+        bytes (see :meth:`already_queued`). ``sequences`` gives, per peer, the
+        last sequence number before these envelopes and the last one they use:
+        the commit goes through only if the first still holds (another process
+        may have queued for that peer meanwhile; then :class:`SequenceConflict`
+        is raised, nothing is queued, and the caller numbers and seals again).
 
         With ``intake_sha256`` the file is recorded as accepted in the same
         transaction, so that a crash before it is moved aside cannot queue it twice.
@@ -314,10 +336,24 @@ class Store:
                                 limit=max_queued,
                                 last_delivery_at=row[0] if row else None,
                             )
+                for peer, (before, after) in sorted((sequences or {}).items()):
+                    async with c.execute("SELECT last FROM send_sequence WHERE peer = ?", (peer,)) as cur:
+                        row = await cur.fetchone()
+                    if (int(row[0]) if row else 0) != before:
+                        raise SequenceConflict(f"{peer}: sequence moved from {before} to {row[0] if row else 0}")
+                    await c.execute(
+                        "INSERT INTO send_sequence (peer, last) VALUES (?, ?)"
+                        " ON CONFLICT (peer) DO UPDATE SET last = excluded.last",
+                        (peer, after),
+                    )
+                origin = origins if origins is not None else [("", b"")] * len(sealed)
                 await c.executemany(
                     "INSERT INTO outbox (peer, message_id, record_type, envelope, digest,"
-                    " source, submitted_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    [(s.recipient, s.message_id, s.record_type, s.envelope, s.digest, source, now) for s in sealed],
+                    " source, submitted_at, peer_seq, record_id, record_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        (s.recipient, s.message_id, s.record_type, s.envelope, s.digest, source, now, s.sequence, *o)
+                        for s, o in zip(sealed, origin, strict=True)
+                    ],
                 )
                 events = [
                     AuditEvent("queued", s.recipient, s.message_id, s.record_type, s.digest, source) for s in sealed
@@ -330,6 +366,54 @@ class Store:
                     )
 
         await self._run("queueing records", txn())
+
+    async def send_sequences(self, peers: Sequence[str]) -> dict[str, int]:
+        """The last sequence number given to an envelope for each of ``peers`` (0 = none yet)."""
+        out = dict.fromkeys(peers, 0)
+        if peers:
+            rows = await self._read(
+                "reading sequence numbers",
+                f"SELECT peer, last FROM send_sequence WHERE peer IN ({','.join('?' * len(peers))})",
+                tuple(peers),
+            )
+            out.update({r[0]: int(r[1]) for r in rows})
+        return out
+
+    async def already_queued(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], set[bytes]]:
+        """For (peer, record id) pairs: the SHA-256 of each version of that record
+        already queued or delivered to that peer (a rejected one does not count:
+        handing it over again is how a national team sends it after a fix)."""
+        found: dict[tuple[str, str], set[bytes]] = {}
+        for start in range(0, len(keys), 400):
+            chunk = [k for k in keys[start : start + 400] if k[1]]
+            if not chunk:
+                continue
+            where = " OR ".join(["(peer = ? AND record_id = ?)"] * len(chunk))
+            rows = await self._read(
+                "reading queued records",
+                f"SELECT peer, record_id, record_sha256 FROM outbox WHERE ({where}) AND state != 'rejected'",
+                tuple(v for k in chunk for v in k),
+            )
+            for peer, rid, sha in rows:
+                found.setdefault((peer, rid), set()).add(bytes(sha))
+        return found
+
+    async def sequence_gaps(self) -> dict[str, dict[str, Any]]:
+        """Per sender: the highest sequence number received, the numbers never
+        received below it (ranges, oldest first, with when each was noticed),
+        and how many envelopes reused a number."""
+        out: dict[str, dict[str, Any]] = {}
+        for sender, highest, reused in await self._read(
+            "reading sequence numbers", "SELECT sender, highest, reused FROM receive_sequence ORDER BY sender"
+        ):
+            out[sender] = {"highest": int(highest), "reused": int(reused), "gaps": [], "missing": 0}
+        for sender, first, last, noticed in await self._read(
+            "reading sequence gaps", "SELECT sender, first, last, noticed_at FROM sequence_gaps ORDER BY sender, first"
+        ):
+            entry = out.setdefault(sender, {"highest": 0, "reused": 0, "gaps": [], "missing": 0})
+            entry["gaps"].append({"first": int(first), "last": int(last), "noticed_at": noticed})
+            entry["missing"] += int(last) - int(first) + 1
+        return out
 
     async def queued(self, peer: str, *, after_seq: int, limit: int, max_bytes: int) -> list[OutboxRow]:
         """The next queued envelopes for ``peer`` after ``after_seq``, in submission order."""
@@ -426,14 +510,15 @@ class Store:
     # -- inbox -----------------------------------------------------------------
 
     async def accept(
-        self, items: Sequence[AcceptItem], refused: Sequence[tuple[str, str, str, str, bytes]], *, now: float
+        self, items: Sequence[AcceptItem], refused: Sequence[tuple[Any, ...]], *, now: float
     ) -> list[tuple[int, int, str]]:
         """Commit verified envelopes to the inbox in one transaction, deduplicating.
 
         Args:
             items: Envelopes that passed every check.
-            refused: (sender, message_id, reason, detail, digest) of refused
-                envelopes, logged in the same transaction.
+            refused: (sender, message_id, reason, detail, digest[, sequence]) of
+                refused envelopes, logged in the same transaction; the sequence
+                number only where the signature verified.
             now: Clock value.
 
         Returns:
@@ -461,14 +546,15 @@ class Store:
                         for s, m, d in await cur.fetchall():
                             seen[(s, m)] = d
                 new_rows = []
+                numbered: list[tuple[str, int, bool]] = []  # (sender, sequence, a new envelope)
                 for item in items:
                     key = (item.sender, item.message_id)
                     prior = seen.get(key)
+                    if prior is None or prior != item.digest:
+                        numbered.append((item.sender, item.sequence, prior is None))
                     if prior is None:
                         seen[key] = item.digest
-                        new_rows.append(
-                            (item.sender, item.message_id, item.record_type, item.envelope, item.digest, now)
-                        )
+                        new_rows.append((*key, item.record_type, item.envelope, item.digest, now, item.sequence))
                         results.append((S.RECEIPT_STATUS_ACCEPTED, R.REJECT_REASON_UNSPECIFIED, ""))
                         events.append(AuditEvent("accepted", *key, item.record_type, item.digest))
                     elif prior == item.digest:
@@ -487,16 +573,18 @@ class Store:
                             )
                         )
                 await c.executemany(
-                    "INSERT INTO inbox (sender, message_id, record_type, envelope, digest, received_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    "INSERT INTO inbox (sender, message_id, record_type, envelope, digest, received_at, peer_seq)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
                     new_rows,
                 )
                 if log:
                     await c.executemany(
-                        "INSERT INTO refused (sender, message_id, reason, detail, digest, refused_at)"
-                        " VALUES (?, ?, ?, ?, ?, ?)",
-                        [(*r, now) for r in log],
+                        "INSERT INTO refused (sender, message_id, reason, detail, digest, refused_at, peer_seq)"
+                        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                        [(*r[:5], now, r[5] if len(r) > 5 else 0) for r in log],
                     )
+                numbered += [(r[0], r[5], False) for r in refused if len(r) > 5 and r[5]]
+                await _note_sequences(c, numbered, now=now)
                 events.extend(AuditEvent("refused", r[0], r[1], "", r[4], f"{r[2]}: {r[3]}") for r in log)
                 await audit.append(c, events, now=now, signer=self.audit_signer)
             return results
@@ -533,7 +621,7 @@ class Store:
         suffix_of: Callable[[str], str] = suffix if callable(suffix) else (lambda _t: suffix)  # type: ignore[assignment]
 
         async def txn() -> list[tuple[str, list[InboxRow]]]:
-            columns = "seq, sender, message_id, record_type, envelope, handoff_name"
+            columns = "seq, sender, message_id, record_type, envelope, peer_seq, handoff_name"
             async with self._txn() as c:
                 async with c.execute(
                     f"SELECT {columns} FROM inbox WHERE handed_off_at IS NULL AND handoff_name IS NOT NULL ORDER BY seq"
@@ -542,14 +630,14 @@ class Store:
                 if planned:
                     groups: dict[str, list[InboxRow]] = {}
                     for r in planned:
-                        groups.setdefault(r[5], []).append(InboxRow(*r[:5]))
+                        groups.setdefault(r[6], []).append(InboxRow(*r[:6]))
                     return list(groups.items())
                 async with c.execute(
                     f"SELECT {columns} FROM inbox WHERE handed_off_at IS NULL AND handoff_name IS NULL"
                     " ORDER BY seq LIMIT ?",
                     (limit + len(exclude),),
                 ) as cur:
-                    rows = [InboxRow(*r[:5]) for r in await cur.fetchall() if r[0] not in exclude][:limit]
+                    rows = [InboxRow(*r[:6]) for r in await cur.fetchall() if r[0] not in exclude][:limit]
                 chunks: list[list[InboxRow]] = []
                 for row in rows:
                     if (
@@ -566,9 +654,9 @@ class Store:
                     first, last = chunk[0], chunk[-1]
                     ext = suffix_of(first.record_type)
                     if len(chunk) == 1:
-                        name = f"{first.sender}-{first.seq:012d}-{first.message_id}{ext}"
+                        name = f"{first.sender}-{_number(first)}-{first.message_id}{ext}"
                     else:
-                        name = f"{first.sender}-{first.seq:012d}-{last.seq:012d}{ext}"
+                        name = f"{first.sender}-{_number(first)}-{_number(last)}-{first.message_id[:8]}{ext}"
                     out.append((name, chunk))
                 await c.executemany(
                     "UPDATE inbox SET handoff_name = ? WHERE seq = ?",
@@ -728,6 +816,61 @@ class Store:
         return (rows[0][0], rows[0][1], rows[0][2]) if rows else None
 
 
+def _number(row: InboxRow) -> str:
+    """The number in a hand-off file name: the sender's sequence number (12
+    digits, so names sort in the sender's order), or for an envelope that came
+    without one, this node's own inbox number marked with an "x"."""
+    return f"{row.sequence:012d}" if row.sequence else f"x{row.seq:012d}"
+
+
+async def _note_sequences(c: aiosqlite.Connection, numbered: Sequence[tuple[str, int, bool]], *, now: float) -> None:
+    """Account for the sequence numbers of envelopes just received (or refused after their signature verified).
+
+    A number past the sender's highest + 1 opens a gap (the numbers between
+    were never seen); a number inside a gap closes that part of it (it came
+    late, or again after a failed attempt); any other number at or below the
+    highest was already used by another envelope, which is counted as reused.
+    """
+    by_sender: dict[str, list[int]] = {}
+    for sender, seq, _new in numbered:
+        if seq > 0:
+            by_sender.setdefault(sender, []).append(seq)
+    for sender, seqs in by_sender.items():
+        async with c.execute("SELECT highest, reused FROM receive_sequence WHERE sender = ?", (sender,)) as cur:
+            row = await cur.fetchone()
+        highest, reused = (int(row[0]), int(row[1])) if row else (0, 0)
+        for seq in sorted(set(seqs)):
+            if seq == highest + 1:
+                highest = seq
+            elif seq > highest + 1:
+                await c.execute(
+                    "INSERT INTO sequence_gaps (sender, first, last, noticed_at) VALUES (?, ?, ?, ?)",
+                    (sender, highest + 1, seq - 1, now),
+                )
+                highest = seq
+            else:
+                async with c.execute(
+                    "SELECT first, last, noticed_at FROM sequence_gaps WHERE sender = ? AND first <= ? AND last >= ?",
+                    (sender, seq, seq),
+                ) as cur:
+                    gap = await cur.fetchone()
+                if gap is None:
+                    reused += 1
+                    continue
+                first, last, noticed = int(gap[0]), int(gap[1]), gap[2]
+                await c.execute("DELETE FROM sequence_gaps WHERE sender = ? AND first = ?", (sender, first))
+                parts = [(first, seq - 1), (seq + 1, last)]
+                await c.executemany(
+                    "INSERT INTO sequence_gaps (sender, first, last, noticed_at) VALUES (?, ?, ?, ?)",
+                    [(sender, a, b, noticed) for a, b in parts if a <= b],
+                )
+        await c.execute(
+            "INSERT INTO receive_sequence (sender, highest, reused) VALUES (?, ?, ?)"
+            " ON CONFLICT (sender) DO UPDATE SET highest = excluded.highest, reused = excluded.reused",
+            (sender, highest, reused),
+        )
+
+
 async def _queued_rows(c: aiosqlite.Connection, peer: str, message_ids: Sequence[str]) -> dict[str, tuple[str, bytes]]:
     """(record_type, digest) of the still-queued outbox rows of ``peer`` among ``message_ids``."""
     out: dict[str, tuple[str, bytes]] = {}
@@ -741,6 +884,41 @@ async def _queued_rows(c: aiosqlite.Connection, peer: str, message_ids: Sequence
             for m, t, d in await cur.fetchall():
                 out[m] = (t, bytes(d))
     return out
+
+
+_LOW_SPACE = 1 << 20  # bytes: a failed write with less than this free beside the store is a full disk
+
+
+def _space_problem(exc: sqlite3.Error, path: Path) -> str | None:
+    """Why a write of the store failed for lack of space, in an operator's words; None if it did not.
+
+    SQLite says SQLITE_FULL for a full disk, but only "disk I/O error" when a
+    file size limit (RLIMIT_FSIZE, 'ulimit -f') stops a write or the -shm
+    file cannot grow; so the free space and the limit are looked up here.
+    """
+    name = getattr(exc, "sqlite_errorname", "")
+    if name != "SQLITE_FULL" and not name.startswith("SQLITE_IOERR"):
+        return None
+    limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+    if limit != resource.RLIM_INFINITY:
+        largest = 0
+        for suffix in ("", "-wal", "-shm"):
+            try:
+                largest = max(largest, path.with_name(path.name + suffix).stat().st_size)
+            except OSError:
+                pass
+        if largest + _LOW_SPACE >= limit:
+            return (
+                f"the node may write files of at most {limit:,} bytes (RLIMIT_FSIZE, 'ulimit -f') and the store's"
+                f" largest file has {largest:,}; raise the limit of the node's service"
+            )
+    try:
+        free = shutil.disk_usage(path.parent).free
+    except OSError:
+        return None
+    if name == "SQLITE_FULL" or free < _LOW_SPACE:
+        return f"no space left on the disk: {free:,} bytes free on the file system of {path.parent}; make room there"
+    return None
 
 
 def _check_intact(path: Path) -> None:

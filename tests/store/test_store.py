@@ -115,7 +115,8 @@ def test_enqueue_is_all_or_nothing(tmp_path: Path) -> None:
 def test_hand_off_plans_files_per_sender_and_plans_them_again_the_same_after_a_crash(tmp_path: Path) -> None:
     async def go() -> None:
         store = await Store.open(tmp_path / "t.db")
-        items = [AcceptItem("KZ", f"k{i}", "declaration_snapshot", b"e", bytes([i]) * 32) for i in range(5)]
+        # KZ numbers its envelopes 41..45 (its stream to this node); UZ's come without numbers.
+        items = [AcceptItem("KZ", f"k{i}", "declaration_snapshot", b"e", bytes([i]) * 32, 41 + i) for i in range(5)]
         items += [AcceptItem("UZ", f"u{i}", "declaration_snapshot", b"e", bytes([i]) * 32) for i in range(2)]
         await store.accept(items, [], now=1.0)
         groups = await store.plan_handoff(limit=100, per_file=2, suffix=".json")
@@ -126,8 +127,11 @@ def test_hand_off_plans_files_per_sender_and_plans_them_again_the_same_after_a_c
             ["k4"],
             ["u0", "u1"],
         ]
-        assert names[0] == "KZ-000000000001-000000000002.json"
-        assert names[2] == "KZ-000000000005-k4.json"
+        # Named by the sender's sequence numbers; a shared file adds its first message id's start.
+        assert names[0] == "KZ-000000000041-000000000042-k0.json"
+        assert names[2] == "KZ-000000000045-k4.json"
+        # Without a sender's number, this node's inbox number, marked "x".
+        assert names[3] == "UZ-x000000000006-x000000000007-u0.json"
         # The node dies before marking anything: the same files with the same records come back.
         await store.close()
         store = await Store.open(tmp_path / "t.db")

@@ -25,27 +25,27 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17tamga/v1/envelope.proto\x12\x08tamga.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa4\x02\n\x0e\x45nvelopeHeader\x12\x18\n\x10protocol_version\x18\x01 \x01(\r\x12\x16\n\x0e\x63rypto_profile\x18\x02 \x01(\t\x12\x0e\n\x06sender\x18\x03 \x01(\t\x12\x11\n\trecipient\x18\x04 \x01(\t\x12\x12\n\nmessage_id\x18\x05 \x01(\t\x12.\n\ncreated_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1d\n\x15sender_signing_key_id\x18\x07 \x01(\t\x12 \n\x18sender_encryption_key_id\x18\x08 \x01(\t\x12#\n\x1brecipient_encryption_key_id\x18\t \x01(\t\x12\x13\n\x0brecord_type\x18\n \x01(\t\";\n\x08\x45nvelope\x12\x0e\n\x06header\x18\x01 \x01(\x0c\x12\x0c\n\x04\x62ody\x18\x02 \x01(\x0c\x12\x11\n\tsignature\x18\x03 \x01(\x0c\"H\n\rEnvelopeBatch\x12\x10\n\x08\x62\x61tch_id\x18\x01 \x01(\t\x12%\n\tenvelopes\x18\x02 \x03(\x0b\x32\x12.tamga.v1.Envelope\"\x97\x01\n\x07Receipt\x12\x12\n\nmessage_id\x18\x01 \x01(\t\x12\x17\n\x0f\x65nvelope_digest\x18\x02 \x01(\x0c\x12\'\n\x06status\x18\x03 \x01(\x0e\x32\x17.tamga.v1.ReceiptStatus\x12&\n\x06reason\x18\x04 \x01(\x0e\x32\x16.tamga.v1.RejectReason\x12\x0e\n\x06\x64\x65tail\x18\x05 \x01(\t\"\xd2\x01\n\x0cReceiptBatch\x12\x18\n\x10protocol_version\x18\x01 \x01(\r\x12\x10\n\x08receiver\x18\x02 \x01(\t\x12\x0e\n\x06sender\x18\x03 \x01(\t\x12\x10\n\x08\x62\x61tch_id\x18\x04 \x01(\t\x12.\n\ncreated_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1f\n\x17receiver_signing_key_id\x18\x06 \x01(\t\x12#\n\x08receipts\x18\x07 \x03(\x0b\x32\x11.tamga.v1.Receipt\">\n\x12SignedReceiptBatch\x12\x15\n\rreceipt_batch\x18\x01 \x01(\x0c\x12\x11\n\tsignature\x18\x02 \x01(\x0c*\x87\x01\n\rReceiptStatus\x12\x1e\n\x1aRECEIPT_STATUS_UNSPECIFIED\x10\x00\x12\x1b\n\x17RECEIPT_STATUS_ACCEPTED\x10\x01\x12\x1c\n\x18RECEIPT_STATUS_DUPLICATE\x10\x02\x12\x1b\n\x17RECEIPT_STATUS_REJECTED\x10\x03*\xc0\x04\n\x0cRejectReason\x12\x1d\n\x19REJECT_REASON_UNSPECIFIED\x10\x00\x12$\n REJECT_REASON_MALFORMED_ENVELOPE\x10\x01\x12.\n*REJECT_REASON_UNSUPPORTED_PROTOCOL_VERSION\x10\x02\x12(\n$REJECT_REASON_UNKNOWN_CRYPTO_PROFILE\x10\x03\x12!\n\x1dREJECT_REASON_WRONG_RECIPIENT\x10\x04\x12 \n\x1cREJECT_REASON_UNKNOWN_SENDER\x10\x05\x12\x1d\n\x19REJECT_REASON_UNKNOWN_KEY\x10\x06\x12#\n\x1fREJECT_REASON_DECRYPTION_FAILED\x10\x07\x12\x1f\n\x1bREJECT_REASON_BAD_SIGNATURE\x10\x08\x12\"\n\x1eREJECT_REASON_MALFORMED_RECORD\x10\t\x12&\n\"REJECT_REASON_RECORD_TYPE_MISMATCH\x10\n\x12%\n!REJECT_REASON_MESSAGE_ID_CONFLICT\x10\x0b\x12\x1a\n\x16REJECT_REASON_OVERSIZE\x10\x0c\x12\x17\n\x13REJECT_REASON_STALE\x10\r\x12\x1e\n\x1aREJECT_REASON_NO_AGREEMENT\x10\x0e\x12\x1f\n\x1bREJECT_REASON_KEY_NOT_VALID\x10\x0f\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17tamga/v1/envelope.proto\x12\x08tamga.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb6\x02\n\x0e\x45nvelopeHeader\x12\x18\n\x10protocol_version\x18\x01 \x01(\r\x12\x16\n\x0e\x63rypto_profile\x18\x02 \x01(\t\x12\x0e\n\x06sender\x18\x03 \x01(\t\x12\x11\n\trecipient\x18\x04 \x01(\t\x12\x12\n\nmessage_id\x18\x05 \x01(\t\x12.\n\ncreated_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1d\n\x15sender_signing_key_id\x18\x07 \x01(\t\x12 \n\x18sender_encryption_key_id\x18\x08 \x01(\t\x12#\n\x1brecipient_encryption_key_id\x18\t \x01(\t\x12\x13\n\x0brecord_type\x18\n \x01(\t\x12\x10\n\x08sequence\x18\x0b \x01(\x04\";\n\x08\x45nvelope\x12\x0e\n\x06header\x18\x01 \x01(\x0c\x12\x0c\n\x04\x62ody\x18\x02 \x01(\x0c\x12\x11\n\tsignature\x18\x03 \x01(\x0c\"H\n\rEnvelopeBatch\x12\x10\n\x08\x62\x61tch_id\x18\x01 \x01(\t\x12%\n\tenvelopes\x18\x02 \x03(\x0b\x32\x12.tamga.v1.Envelope\"\x97\x01\n\x07Receipt\x12\x12\n\nmessage_id\x18\x01 \x01(\t\x12\x17\n\x0f\x65nvelope_digest\x18\x02 \x01(\x0c\x12\'\n\x06status\x18\x03 \x01(\x0e\x32\x17.tamga.v1.ReceiptStatus\x12&\n\x06reason\x18\x04 \x01(\x0e\x32\x16.tamga.v1.RejectReason\x12\x0e\n\x06\x64\x65tail\x18\x05 \x01(\t\"\xd2\x01\n\x0cReceiptBatch\x12\x18\n\x10protocol_version\x18\x01 \x01(\r\x12\x10\n\x08receiver\x18\x02 \x01(\t\x12\x0e\n\x06sender\x18\x03 \x01(\t\x12\x10\n\x08\x62\x61tch_id\x18\x04 \x01(\t\x12.\n\ncreated_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x1f\n\x17receiver_signing_key_id\x18\x06 \x01(\t\x12#\n\x08receipts\x18\x07 \x03(\x0b\x32\x11.tamga.v1.Receipt\">\n\x12SignedReceiptBatch\x12\x15\n\rreceipt_batch\x18\x01 \x01(\x0c\x12\x11\n\tsignature\x18\x02 \x01(\x0c*\x87\x01\n\rReceiptStatus\x12\x1e\n\x1aRECEIPT_STATUS_UNSPECIFIED\x10\x00\x12\x1b\n\x17RECEIPT_STATUS_ACCEPTED\x10\x01\x12\x1c\n\x18RECEIPT_STATUS_DUPLICATE\x10\x02\x12\x1b\n\x17RECEIPT_STATUS_REJECTED\x10\x03*\xc0\x04\n\x0cRejectReason\x12\x1d\n\x19REJECT_REASON_UNSPECIFIED\x10\x00\x12$\n REJECT_REASON_MALFORMED_ENVELOPE\x10\x01\x12.\n*REJECT_REASON_UNSUPPORTED_PROTOCOL_VERSION\x10\x02\x12(\n$REJECT_REASON_UNKNOWN_CRYPTO_PROFILE\x10\x03\x12!\n\x1dREJECT_REASON_WRONG_RECIPIENT\x10\x04\x12 \n\x1cREJECT_REASON_UNKNOWN_SENDER\x10\x05\x12\x1d\n\x19REJECT_REASON_UNKNOWN_KEY\x10\x06\x12#\n\x1fREJECT_REASON_DECRYPTION_FAILED\x10\x07\x12\x1f\n\x1bREJECT_REASON_BAD_SIGNATURE\x10\x08\x12\"\n\x1eREJECT_REASON_MALFORMED_RECORD\x10\t\x12&\n\"REJECT_REASON_RECORD_TYPE_MISMATCH\x10\n\x12%\n!REJECT_REASON_MESSAGE_ID_CONFLICT\x10\x0b\x12\x1a\n\x16REJECT_REASON_OVERSIZE\x10\x0c\x12\x17\n\x13REJECT_REASON_STALE\x10\r\x12\x1e\n\x1aREJECT_REASON_NO_AGREEMENT\x10\x0e\x12\x1f\n\x1bREJECT_REASON_KEY_NOT_VALID\x10\x0f\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'tamga.v1.envelope_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_RECEIPTSTATUS']._serialized_start=932
-  _globals['_RECEIPTSTATUS']._serialized_end=1067
-  _globals['_REJECTREASON']._serialized_start=1070
-  _globals['_REJECTREASON']._serialized_end=1646
+  _globals['_RECEIPTSTATUS']._serialized_start=950
+  _globals['_RECEIPTSTATUS']._serialized_end=1085
+  _globals['_REJECTREASON']._serialized_start=1088
+  _globals['_REJECTREASON']._serialized_end=1664
   _globals['_ENVELOPEHEADER']._serialized_start=71
-  _globals['_ENVELOPEHEADER']._serialized_end=363
-  _globals['_ENVELOPE']._serialized_start=365
-  _globals['_ENVELOPE']._serialized_end=424
-  _globals['_ENVELOPEBATCH']._serialized_start=426
-  _globals['_ENVELOPEBATCH']._serialized_end=498
-  _globals['_RECEIPT']._serialized_start=501
-  _globals['_RECEIPT']._serialized_end=652
-  _globals['_RECEIPTBATCH']._serialized_start=655
-  _globals['_RECEIPTBATCH']._serialized_end=865
-  _globals['_SIGNEDRECEIPTBATCH']._serialized_start=867
-  _globals['_SIGNEDRECEIPTBATCH']._serialized_end=929
+  _globals['_ENVELOPEHEADER']._serialized_end=381
+  _globals['_ENVELOPE']._serialized_start=383
+  _globals['_ENVELOPE']._serialized_end=442
+  _globals['_ENVELOPEBATCH']._serialized_start=444
+  _globals['_ENVELOPEBATCH']._serialized_end=516
+  _globals['_RECEIPT']._serialized_start=519
+  _globals['_RECEIPT']._serialized_end=670
+  _globals['_RECEIPTBATCH']._serialized_start=673
+  _globals['_RECEIPTBATCH']._serialized_end=883
+  _globals['_SIGNEDRECEIPTBATCH']._serialized_start=885
+  _globals['_SIGNEDRECEIPTBATCH']._serialized_end=947
 # @@protoc_insertion_point(module_scope)

@@ -57,7 +57,7 @@ REJECT_REASON_NO_AGREEMENT: RejectReason
 REJECT_REASON_KEY_NOT_VALID: RejectReason
 
 class EnvelopeHeader(_message.Message):
-    __slots__ = ("protocol_version", "crypto_profile", "sender", "recipient", "message_id", "created_at", "sender_signing_key_id", "sender_encryption_key_id", "recipient_encryption_key_id", "record_type")
+    __slots__ = ("protocol_version", "crypto_profile", "sender", "recipient", "message_id", "created_at", "sender_signing_key_id", "sender_encryption_key_id", "recipient_encryption_key_id", "record_type", "sequence")
     PROTOCOL_VERSION_FIELD_NUMBER: _ClassVar[int]
     CRYPTO_PROFILE_FIELD_NUMBER: _ClassVar[int]
     SENDER_FIELD_NUMBER: _ClassVar[int]
@@ -68,6 +68,7 @@ class EnvelopeHeader(_message.Message):
     SENDER_ENCRYPTION_KEY_ID_FIELD_NUMBER: _ClassVar[int]
     RECIPIENT_ENCRYPTION_KEY_ID_FIELD_NUMBER: _ClassVar[int]
     RECORD_TYPE_FIELD_NUMBER: _ClassVar[int]
+    SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     protocol_version: int
     crypto_profile: str
     sender: str
@@ -78,7 +79,8 @@ class EnvelopeHeader(_message.Message):
     sender_encryption_key_id: str
     recipient_encryption_key_id: str
     record_type: str
-    def __init__(self, protocol_version: _Optional[int] = ..., crypto_profile: _Optional[str] = ..., sender: _Optional[str] = ..., recipient: _Optional[str] = ..., message_id: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., sender_signing_key_id: _Optional[str] = ..., sender_encryption_key_id: _Optional[str] = ..., recipient_encryption_key_id: _Optional[str] = ..., record_type: _Optional[str] = ...) -> None: ...
+    sequence: int
+    def __init__(self, protocol_version: _Optional[int] = ..., crypto_profile: _Optional[str] = ..., sender: _Optional[str] = ..., recipient: _Optional[str] = ..., message_id: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., sender_signing_key_id: _Optional[str] = ..., sender_encryption_key_id: _Optional[str] = ..., recipient_encryption_key_id: _Optional[str] = ..., record_type: _Optional[str] = ..., sequence: _Optional[int] = ...) -> None: ...
 
 class Envelope(_message.Message):
     __slots__ = ("header", "body", "signature")
