@@ -3,10 +3,13 @@
 Each accepted record is decrypted from the stored envelope, encoded by the
 adapter and written into the incoming folder atomically (a dot-name, then a
 rename). By default each record gets a file of its own, named
-``SENDER-SEQ-MESSAGEID.ext``; with ``[adapter] records_per_file`` above 1,
-consecutive records of one sender share a file named
-``SENDER-FIRSTSEQ-LASTSEQ.ext`` (fewer files: creating a file is the costly
-part of hand-off on many systems). The file of each record is recorded in the
+``SENDER-SEQ-MESSAGEID.ext``, where SEQ is the sender's sequence number for
+this node (12 digits, from the envelope's signed header; 1, 2, 3, ... in the
+order the sender queued them), so the national system can see a number that
+never came (``tamga status`` shows such gaps too). With ``[adapter]
+records_per_file`` above 1, consecutive records of one sender share a file
+named ``SENDER-FIRSTSEQ-LASTSEQ-MSGID8.ext`` (fewer files: creating a file is
+the costly part of hand-off on many systems). The file of each record is recorded in the
 store before the file is written, so a file written again after a crash has
 the same name and the same records: a record is never in two files. The
 inbox rows are marked handed off only after the files are flushed to disk.
