@@ -18,6 +18,7 @@ __all__ = [
     "QueueFullError",
     "RoutingError",
     "StoreError",
+    "StoreFullError",
     "TamgaError",
     "ValidationError",
 ]
@@ -45,6 +46,11 @@ class CryptoError(TamgaError):
 
 class StoreError(TamgaError):
     """The node's database could not be opened, migrated or written."""
+
+
+class StoreFullError(StoreError):
+    """The store could not commit for lack of space (a full disk, a file size
+    limit); nothing was committed, and the same work succeeds once there is room."""
 
 
 class ManifestError(TamgaError):
