@@ -10,7 +10,7 @@ from typing import Any, Protocol
 import grpc
 from google.protobuf.message import DecodeError
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from tamga.errors import ConfigError, StoreError
+from tamga.errors import ConfigError, StoreError, StoreFullError
 from tamga.inbound import Receiver
 from tamga.logging import get_logger
 from tamga.protocol import SUPPORTED_CRYPTO_PROFILES, SUPPORTED_PROTOCOL_VERSIONS, Opened, Peer, PeerDirectory, Refused
@@ -153,9 +153,12 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServiceServicer):
                     log.error(
                         "batch_not_committed", batch_id=batch.batch_id, envelopes=len(batch.envelopes), error=str(exc)
                     )
+                    # The sender's operator sees this in 'tamga status': say whether it is the
+                    # receiver's disk (it heals once there is room) without naming its paths.
+                    why = "no space left for its store" if isinstance(exc, StoreFullError) else "its store failed"
                     await context.abort(
                         grpc.StatusCode.UNAVAILABLE,
-                        "the receiving node could not commit the batch; no receipt; retry later",
+                        f"the receiving node could not commit the batch ({why}); no receipt; retry later",
                     )
                 yield exchange_pb2.ExchangeResponse(receipts=signed, manifest_version=self._manifest_version())
             await reader  # surfaces a broken request stream
