@@ -11,12 +11,21 @@ human-readable console output on a terminal. Events are snake_case, past
 tense (``record_queued``), one per state change, carrying ``message_id``,
 ``peer`` and ``record_type`` where they apply. Never keys, never record
 contents: callers pass ids and counts only.
+
+Logging never stops the node's work: the log often lives on the disk the
+node fills, and a line that cannot be written (no space left, a file size
+limit, an I/O error) is dropped and counted instead of raising into the
+receive, hand-off or delivery that logged it. The first line written again
+is preceded by one ``log_lines_lost`` line saying how many are missing.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import sys
+import threading
+from collections.abc import Callable
 from typing import Any, TextIO
 
 import structlog
@@ -51,6 +60,66 @@ class _Logger:
         return getattr(self._bound, method)
 
 
+class _Output:
+    """The log stream as the renderers see it: whole lines, and never an exception.
+
+    Where the stream has a file descriptor each line goes straight to it with
+    ``os.write``: a buffered stream that failed to flush would keep the bytes
+    and write them later, so nobody could tell which lines are missing. A line
+    cut short by the failure (the disk filled in its middle) is ended before the
+    next one is written, so the lines after it stay whole.
+    """
+
+    def __init__(self, stream: TextIO, lost_line: Callable[[int], str]) -> None:
+        self._stream = stream
+        self._lost_line = lost_line
+        self._lock = threading.Lock()
+        self._lost = 0
+        self._cut = False
+        self._encoding = getattr(stream, "encoding", None) or "utf-8"
+        try:
+            stream.flush()
+            self._fd: int | None = stream.fileno()
+        except (OSError, ValueError, AttributeError):  # io.StringIO and the like: no descriptor
+            self._fd = None
+
+    def isatty(self) -> bool:
+        return self._stream.isatty()
+
+    def write(self, text: str) -> int:
+        with self._lock:
+            data = text
+            if self._lost:
+                data = self._lost_line(self._lost) + "\n" + data
+            if self._cut:
+                data = "\n" + data
+            try:
+                self._put(data)
+            except OSError:
+                self._lost += max(1, text.count("\n"))
+                return len(text)
+            self._lost = 0
+            self._cut = False
+            return len(text)
+
+    def _put(self, data: str) -> None:
+        if self._fd is None:
+            self._stream.write(data)
+            self._stream.flush()
+            return
+        encoded = data.encode(self._encoding, "backslashreplace")
+        view = memoryview(encoded)
+        while view:
+            try:
+                view = view[os.write(self._fd, view) :]
+            except OSError:
+                self._cut = self._cut or len(view) < len(encoded)
+                raise
+
+    def flush(self) -> None:
+        """Each write is already flushed (or counted lost)."""
+
+
 def get_logger(name: str) -> Any:
     """A logger whose events carry ``logger=name``."""
     return _Logger(name)
@@ -81,10 +150,18 @@ def configure_logging(level: str = "info", fmt: str = "auto", stream: TextIO | N
         renderer = structlog.processors.JSONRenderer()
     else:
         renderer = structlog.dev.ConsoleRenderer(colors=stream.isatty())
+
+    def lost_line(count: int) -> str:
+        event = {"logger": "tamga.logging", "lines": count, "event": "log_lines_lost"}
+        for step in shared[1:]:
+            event = step(None, "warning", event)
+        return str(renderer(None, "warning", event))
+
+    output = _Output(stream, lost_line)
     structlog.configure(
         processors=[*shared, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
-        logger_factory=structlog.WriteLoggerFactory(file=stream),
+        logger_factory=structlog.WriteLoggerFactory(file=output),
         cache_logger_on_first_use=True,
     )
     # Libraries' stdlib records: same processors and renderer, same stream.
@@ -92,7 +169,7 @@ def configure_logging(level: str = "info", fmt: str = "auto", stream: TextIO | N
         foreign_pre_chain=[structlog.stdlib.add_logger_name, *shared],
         processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer],
     )
-    handler = logging.StreamHandler(stream)
+    handler = logging.StreamHandler(output)
     handler.setFormatter(formatter)
     root = logging.getLogger()
     root.handlers[:] = [handler]
