@@ -43,7 +43,8 @@ browser:
 	fi
 
 # The fault-injection suite, full profile: 5,000 records through 20 SIGKILL cycles, 5,000 through 20 network
-# faults, a 30 s peer outage; one FAULTS line per scenario. `make test` runs the same suite short.
+# faults, a 30 s peer outage, 5,000 through 10 full disks on the receiver (a tmpfs as root, else RLIMIT_FSIZE;
+# TAMGA_FAULTS_DISK picks one); one FAULTS line per scenario. `make test` runs the same suite short.
 faults: $(STAMP)
 	TAMGA_FAULTS_PROFILE=full $(BIN)/python -m pytest -m faults -s -o timeout=1800 tests/faults
 
