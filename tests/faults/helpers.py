@@ -269,6 +269,14 @@ def check_exactly_once(
         )
         assert all(r[1] is not None for r in inbox), context
         assert scalar(node, "SELECT COUNT(*) FROM refused") == 0, context
+        # The sender's numbers for this recipient arrived complete: 1..N, none missing, none reused.
+        numbers = node.query(
+            "SELECT COUNT(*), COUNT(DISTINCT peer_seq), MIN(peer_seq), MAX(peer_seq) FROM inbox WHERE sender = ?",
+            (sender.node_id,),
+        )
+        assert numbers == [(len(want), len(want), 1, len(want))], f"{rid}: sequence numbers {numbers}" + context
+        gaps = node.query("SELECT first, last FROM sequence_gaps WHERE sender = ?", (sender.node_id,))
+        assert gaps == [], f"{rid} shows sequence gaps {gaps} from {sender.node_id}" + context
 
 
 def submission_order_kept(sender: NodeProcess, recipient: NodeProcess) -> list[str]:
