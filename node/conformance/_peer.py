@@ -291,7 +291,11 @@ class TargetNode:
         entry = self.status()["peers"].get(peer_id)
         if entry is None:
             raise AssertionError(f"the target does not list {peer_id} as a peer: pin the suite's identity first")
-        return dict(entry)
+        # Status leaves out the counts of a peer nothing has happened with yet.
+        counts: dict[str, Any] = dict.fromkeys(("queued", "delivered", "rejected", "received", "refused"), 0)
+        counts.update(consecutive_failures=0, last_error=None)
+        counts.update(entry)
+        return counts
 
     def submit(self, records: Sequence[records_pb2.Record], *, to: str) -> list[str]:
         """Make the target send ``records`` to ``to`` as its national system would (``tamga send``).
