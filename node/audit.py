@@ -292,14 +292,20 @@ def verify_entries(
     entries: Iterable[Entry],
     *,
     node_id: str,
-    verify_key: VerifyKey,
+    verify_key: VerifyKey | Sequence[VerifyKey],
     prev_hash: bytes = GENESIS,
     first_seq: int = 1,
 ) -> Report:
     """Recompute the chain and check every seal; name each tampering found.
 
+    ``verify_key`` is the node's identity key, or every identity key it has
+    had (its current key and the earlier ones the federation manifest lists
+    for it): a seal names the key id that made it, so seals made before a
+    key rotation still verify with the key of their time.
+
     Reads ``entries`` once, with a bounded look-ahead.
     """
+    keys = [verify_key] if isinstance(verify_key, VerifyKey) else list(verify_key)
     rep = Report(first_seq=first_seq)
     it = iter(entries)
     ahead: deque[Entry] = deque()
@@ -391,15 +397,19 @@ def verify_entries(
                 found.append(f"seq {r.seq}: edited: the contents of this {r.kind!r} entry no longer match its hash")
         if r.kind == "seal":
             rep.seals += 1
-            try:
-                verify_key.verify(SEAL_PURPOSE, r.signature or b"", *_seal_parts(r.peer, written - 1, r.prev_hash))
-                good = r.peer == node_id
-            except CryptoError:
-                good = False
+            candidates = [k for k in keys if k.key_id == r.detail] or keys
+            good = False
+            for key in candidates:
+                try:
+                    key.verify(SEAL_PURPOSE, r.signature or b"", *_seal_parts(r.peer, written - 1, r.prev_hash))
+                    good = r.peer == node_id
+                    break
+                except CryptoError:
+                    continue
             if not good:
+                tried = ", ".join(f"{k.key_id} (fingerprint {k.fingerprint})" for k in candidates)
                 found.append(
-                    f"seq {r.seq}: forged seal: its signature does not verify with {node_id}'s identity key "
-                    f"{verify_key.key_id} (fingerprint {verify_key.fingerprint})"
+                    f"seq {r.seq}: forged seal: its signature does not verify with {node_id}'s identity key {tried}"
                 )
             elif chain_ok and not found:
                 rep.sealed_through = r.seq
@@ -464,7 +474,9 @@ def export_range(path: Path, *, node_id: str, from_seq: int, to_seq: int) -> dic
     }
 
 
-def verify_export(doc: dict[str, Any], *, node_id: str, verify_key: VerifyKey, where: str) -> Report:
+def verify_export(
+    doc: dict[str, Any], *, node_id: str, verify_key: VerifyKey | Sequence[VerifyKey], where: str
+) -> Report:
     """Check an exported range with the node's public key.
 
     Raises:

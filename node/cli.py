@@ -196,8 +196,14 @@ def cmd_send(args: argparse.Namespace) -> int:
         raise TamgaError(f"{path}: cannot read: {exc.strerror}") from exc
     if len(data) > config.limits.max_file_bytes:
         raise TamgaError(f"{path}: {len(data)} bytes exceeds [limits] max_file_bytes ({config.limits.max_file_bytes})")
-    local = load_local_identity(config)
-    peers = load_peers(config)
+    from tamga.federation._node import Federation
+
+    # The peers and own keys the running node uses: the federation manifest's members when the
+    # node holds one (with its agreements), else the pinned peers folder.
+    federation = Federation(
+        folder=config.path(Path("federation")), local=load_local_identity(config), pinned=load_peers(config)
+    )
+    local, peers = federation.local, federation.peers
     if args.adapter:
         adapter = load_adapter(args.adapter)
     else:
@@ -1078,6 +1084,27 @@ def _print_audit_report(rep: Any, what: str) -> int:
     return EXIT_OK
 
 
+def _earlier_signing_keys(config: Any) -> list[Any]:
+    """This node's signing keys as every version of its federation manifest lists them (seals made
+    before a key rotation verify with the key of their time); none without a manifest."""
+    from tamga.errors import ManifestError
+    from tamga.federation import FederationState
+
+    folder = config.path(Path("federation"))
+    if not FederationState.exists(folder):
+        return []
+    try:
+        state = FederationState.load(folder)
+    except ManifestError:
+        return []
+    found: dict[tuple[str, bytes], Any] = {}
+    for manifest in state.chain:
+        member = manifest.member(config.node.id)
+        for k in member.signing_keys if member else ():
+            found.setdefault((k.key_id, k.public), k.verify_key)
+    return list(found.values())
+
+
 def cmd_audit_verify(args: argparse.Namespace) -> int:
     from tamga import audit
 
@@ -1100,9 +1127,9 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     from tamga.home import load_local_identity
 
     config = _load(args)
-    key = load_local_identity(config).signing_key.public
+    keys = [load_local_identity(config).signing_key.public, *_earlier_signing_keys(config)]
     path = config.path(config.store.path)
-    rep = audit.verify_entries(audit.read_entries(path), node_id=config.node.id, verify_key=key)
+    rep = audit.verify_entries(audit.read_entries(path), node_id=config.node.id, verify_key=keys)
     return _print_audit_report(rep, f"{path} (audit log of {config.node.id})")
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from tamga.tools.federation import free_port
 
-from .helpers import assert_one_line_error, describe, run_tamga
+from .helpers import assert_one_line_error, declaration, describe, records_file, run_tamga
 
 pytestmark = pytest.mark.slow
 
@@ -190,6 +190,11 @@ def test_show_reads_like_the_manifest(fed: tuple[Path, dict[str, Path]]) -> None
 def test_a_node_rotates_its_keys_and_revokes_the_old_one(tmp_path: Path) -> None:
     homes = make_federation(tmp_path, "rot", ("KZ", "CN", "IN"))
     kz = homes["KZ"]
+    # Something in KZ's audit log, sealed with the key it has now (ed25519:1).
+    first = tmp_path / "first.json"
+    first.write_bytes(records_file([declaration("KZ/ROT/1", receivers=("CN",))]))
+    ok("send", first, "--home", kz)
+    assert "sealed" in ok("audit", "seal", "--home", kz)
     proposal = tmp_path / "rotate.json"
     out = ok("federation", "propose", "--home", kz, "--rotate-keys", "--overlap", "2d", "--out", proposal)
     assert "member KZ: new signing key ed25519:2" in out and "member KZ: new encryption key x25519:2" in out
@@ -216,6 +221,13 @@ def test_a_node_rotates_its_keys_and_revokes_the_old_one(tmp_path: Path) -> None
     exported = tmp_path / "kz2.identity.json"
     ok("identity", "export", "--home", kz, "-o", exported)
     assert json.loads(exported.read_text())["signing_key_id"] == "ed25519:2"
+    # More in the log, sealed with the new key: both seals verify, each with the key of its time.
+    second = tmp_path / "second.json"
+    second.write_bytes(records_file([declaration("KZ/ROT/2", receivers=("CN",))]))
+    ok("send", second, "--home", kz)
+    ok("audit", "seal", "--home", kz)
+    verified = ok("audit", "verify", "--home", kz)
+    assert "2 seal" in verified and "intact" in verified, verified
     ok("federation", "apply", proposal, "--home", homes["CN"])
     out = ok("federation", "revoke-key", "ed25519:1", "--reason", "old key file copied", "--home", kz)
     assert "revoked ed25519:1 of KZ now, signed with ed25519:2" in out

@@ -291,3 +291,30 @@ def test_an_unsealed_range_is_not_exported(tmp_path: Path) -> None:
     asyncio.run(go())
     with pytest.raises(TamgaError, match="not sealed yet; run 'tamga audit seal'"):
         audit.export_range(tmp_path / "s.db", node_id="KZ", from_seq=1, to_seq=2)
+
+
+def test_seals_made_before_a_key_rotation_verify_with_the_key_of_their_time(db: Path) -> None:
+    """The node rotates its identity key (ed25519:1 -> ed25519:2) and seals again: with every key it has had,
+    all seals verify; with only the new key, the old seal is named as not verifying; a seal by a key the
+    node never had stays forged."""
+    new_key = SigningKey.from_seed(bytes(range(1, 33)), version=2)
+
+    async def more() -> None:
+        store = await Store.open(db)
+        try:
+            await store.enqueue([sealed("m9", 19)], source="b.json", now=20.0)
+            assert await store.seal_audit(AuditSigner("KZ", new_key), now=21.0) == 12
+        finally:
+            await store.close()
+
+    asyncio.run(more())
+    both = audit.verify_entries(audit.read_entries(db), node_id="KZ", verify_key=[new_key.public, KEY.public])
+    assert both.intact and (both.seals, both.sealed_through) == (2, 12)
+    only_new = audit.verify_entries(audit.read_entries(db), node_id="KZ", verify_key=[new_key.public])
+    assert only_new.problems == [
+        f"seq 10: forged seal: its signature does not verify with KZ's identity key "
+        f"{new_key.key_id} (fingerprint {new_key.public.fingerprint})"
+    ]
+    stranger = SigningKey.from_seed(bytes(range(2, 34)), version=1)
+    forged = audit.verify_entries(audit.read_entries(db), node_id="KZ", verify_key=[stranger.public, new_key.public])
+    assert any(p.startswith("seq 10: forged seal") for p in forged.problems)
