@@ -428,6 +428,8 @@ class QueuedMemory:
     peak_rss_mb: float  # VmHWM of the node process
     rss_mb: float  # VmRSS at the end
     attempts: int  # failed delivery attempts to the peer that is down
+    open_s: float = 0.0  # Store.open of that store (integrity quick_check, migrations check)
+    scan_s: float = 0.0  # baseline: one plain sqlite3 'SELECT COUNT(*), SUM(LENGTH(envelope))' over the outbox
 
 
 def _proc_status_kb(pid: int, field_name: str) -> int:
@@ -471,6 +473,8 @@ def bench_queued_memory(workdir: Path, n: int, watch: float) -> QueuedMemory:
         t0 = time.monotonic()
         asyncio.run(_fill_outbox(kz.db_path, "UZ", n))
         fill_s = time.monotonic() - t0
+        open_s, scan_s = _time_store_open(kz.db_path)
+        log(f"memory: store open {open_s:.2f} s (full scan baseline {scan_s:.2f} s)")
         log(f"memory: {n:,} records queued for UZ in {fill_s:.1f} s; running KZ alone for {watch:.0f} s")
         kz.start(wait=120)
         assert kz.proc is not None
@@ -488,7 +492,28 @@ def bench_queued_memory(workdir: Path, n: int, watch: float) -> QueuedMemory:
         queued = int(_scalar(kz, "SELECT COUNT(*) FROM outbox WHERE state = 'queued'") or 0)
         if queued != n:
             raise BenchError(f"memory run: KZ has {queued} records queued, expected {n}; see {kz.log_path}")
-    return QueuedMemory(n, fill_s, watched_s, peak_kb / 1024, rss_kb / 1024, attempts)
+    return QueuedMemory(n, fill_s, watched_s, peak_kb / 1024, rss_kb / 1024, attempts, open_s, scan_s)
+
+
+def _time_store_open(path: Path) -> tuple[float, float]:
+    """Seconds for Store.open (what every node start and CLI command pays), and for one full read of the outbox
+    with plain sqlite3 as the baseline measured on the same file in the same run."""
+
+    async def open_close() -> None:
+        store = await Store.open(path, create=False)
+        await store.close()
+
+    t0 = time.monotonic()
+    asyncio.run(open_close())
+    open_s = time.monotonic() - t0
+    conn = sqlite3.connect(path)
+    try:
+        t1 = time.monotonic()
+        conn.execute("SELECT COUNT(*), SUM(LENGTH(envelope)) FROM outbox").fetchone()
+        scan_s = time.monotonic() - t1
+    finally:
+        conn.close()
+    return open_s, scan_s
 
 
 # -- end to end ----------------------------------------------------------------------------
@@ -805,6 +830,12 @@ def run(args: argparse.Namespace) -> int:
             f" ({QUEUED_ENVELOPE_BYTES}-byte envelopes) queued for UZ, which is down"
             f"{' (--quick: fewer than 1,000,000)' if memory.n < QUEUED_RECORDS else ''}; VmRSS at the end"
             f" {memory.rss_mb:,.0f} MB, {memory.attempts} delivery attempts; outbox filled in {memory.fill_s:.0f} s",
+        ),
+        (
+            "store_open_s",
+            f"{memory.open_s:.2f}",
+            f"Store.open (quick_check) of that store with {memory.n:,} rows; ratio to one full sqlite3 scan of the"
+            f" outbox ({memory.scan_s:.2f} s): {memory.open_s / max(memory.scan_s, 1e-6):.2f}",
         ),
     ]
     for name, rate, json_rate, count in adapter_rates:
