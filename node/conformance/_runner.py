@@ -99,6 +99,15 @@ def _check(
         )
     if sign_with is not None and not Path(sign_with).is_dir():
         raise ConformanceUsageError(f"--sign-with {sign_with}: no such node directory")
+    patterns = [c for c in cases if c.strip()]
+    if patterns:
+        from tamga.conformance._catalogue import cases_for, select
+
+        try:
+            plugin.module_file(mode)
+            select(cases_for(mode), patterns)
+        except TamgaError as exc:
+            raise ConformanceUsageError(" ".join(str(exc).split())) from None
     defaults: dict[str, bool] = {}
     if mode == "adapter":
         try:
