@@ -44,6 +44,7 @@ import importlib
 import importlib.util
 import inspect
 import re
+import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -215,6 +216,19 @@ def _accepts(factory: Callable[..., Any], option: str) -> bool:
     return option in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
 
 
+def _import_here(name: str) -> Any:
+    """Import a module, looking in the current folder too: a team checks its adapter from the
+    folder of its package before installing it, and the ``tamga`` command does not search there."""
+    try:
+        return importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        here = str(Path.cwd())
+        if exc.name != name.split(".", 1)[0] or here in sys.path:
+            raise
+        sys.path.insert(0, here)
+        return importlib.import_module(name)
+
+
 def load_adapter_under_test(spec: str) -> AdapterUnderTest:
     """Load an installed adapter by name, or an adapter class given as ``module:Class``.
 
@@ -232,7 +246,7 @@ def load_adapter_under_test(spec: str) -> AdapterUnderTest:
     if ":" in spec:
         module_name, _, attr = spec.partition(":")
         try:
-            module = importlib.import_module(module_name)
+            module = _import_here(module_name)
         except Exception as exc:
             raise AdapterError(f"cannot import adapter module {module_name!r}: {exc}") from exc
         factory = getattr(module, attr, None)
@@ -652,7 +666,7 @@ def _first_line(excinfo: pytest.ExceptionInfo[BaseException] | None, fallback: s
     if isinstance(excinfo.value, pytest.skip.Exception):
         text = excinfo.value.msg or ""
     line = text.splitlines()[0] if text else excinfo.typename
-    if not isinstance(excinfo.value, AssertionError):
+    if not isinstance(excinfo.value, (AssertionError, pytest.skip.Exception)):
         line = f"{excinfo.typename}: {line}"
     return line if len(line) <= 400 else line[:399] + "…"
 
