@@ -460,3 +460,18 @@ def test_a_broken_fixture_or_a_case_skipping_itself_is_an_error_and_fails_the_ru
         "ADP-990": ("ERROR", "the case skipped itself (declare needs= instead): not today"),
     }
     assert report["verdict"] == "FAIL" and report["development"]
+
+
+def test_under_plain_pytest_a_planned_case_left_out_fails_the_run(tmp_path: Path) -> None:
+    args = ["-c", "/dev/null", "-p", "no:cacheprovider", "-p", "tamga.conformance.plugin"]
+    args += ["--pyargs", "tamga.conformance.cases.adapter_cases", "--tamga-adapter", "icegate"]
+    args += ["--tamga-examples", "10", "--tamga-report-dir", "out", "-k", "not adp_004"]
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", *args], cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 1, done.stdout[-3000:]
+    report = json.loads((tmp_path / "out" / "report.json").read_text("utf-8"))
+    assert not report["development"] and "ADP-004" in report["plan"]
+    assert "ADP-004" not in {r["id"] for r in report["results"]}
+    assert "planned cases with no result: ADP-004" in report["verdict_reasons"]
+    assert all(r["status"] in ("PASS", "NOT-APPLICABLE") for r in report["results"])
