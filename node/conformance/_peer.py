@@ -100,6 +100,7 @@ __all__ = [
     "SuiteIdentity",
     "TargetNode",
     "batch_of",
+    "challenge_file",
     "check_listen_address",
     "check_test_identity",
     "header_of",
@@ -331,6 +332,33 @@ class TargetNode:
         finally:
             path.unlink(missing_ok=True)
 
+    def adapter(self) -> Any:
+        """The target's adapter with its [adapter.options], as the running node loads it."""
+        from tamga.adapters import load_adapter
+
+        config = self.config
+        options = {
+            k: str(config.path(Path(v))) if k.endswith("_file") and isinstance(v, str) else v
+            for k, v in config.adapter.options.items()
+        }
+        return load_adapter(config.adapter.name, options)
+
+    def drop(self, name: str, data: bytes) -> Path:
+        """Write a file into the target's outgoing folder as a national system must (whole, then renamed)."""
+        from tamga.intake import write_atomically
+
+        config = self.config
+        path = config.path(config.folders.outgoing) / name
+        write_atomically(path, data)
+        return path
+
+    def peers(self) -> list[Peer]:
+        """The target's peers as 'tamga status' lists them (its federation's members, or its pinned peers)."""
+        from tamga.cli import _federation_status
+
+        peers, _ = _federation_status(self.config)
+        return list(peers)
+
     def pid(self) -> int | None:
         """The running target's process id from its run folder, when its folder is known."""
         if self.home is None:
@@ -421,7 +449,7 @@ def sample_record(
                 "items": [
                     {
                         "seq": 1,
-                        "commodity": {"hs6": "100199", "description": "Wheat (test record)"},
+                        "commodity": {"hs6": "100199", "description": f"Wheat (test record {code})"},
                         "grossMass": {"value": "20000.5", "unit": "KGM"},
                         "customsValue": {"amount": "1250.00", "currency": "USD"},
                     }
@@ -456,6 +484,103 @@ def sample_record(
 
 SAMPLE_TYPES = ("declaration_snapshot", "contact_point_message")
 """Record types :func:`sample_record` can make."""
+
+
+def _replace_text(message: Any, old: str, new: str) -> None:
+    """Replace every text field (and list item) equal to ``old`` with ``new``, nested messages included."""
+    for field, value in message.ListFields():
+        if field.is_repeated:
+            for i, item in enumerate(value):
+                if isinstance(item, str) and item == old:
+                    value[i] = new
+                elif hasattr(item, "ListFields"):
+                    _replace_text(item, old, new)
+        elif isinstance(value, str) and value == old:
+            setattr(message, field.name, new)
+        elif hasattr(value, "ListFields"):
+            _replace_text(value, old, new)
+
+
+def _put_challenge(message: Any, code: str) -> int:
+    """Append ``code`` to every free-text field of a message (names, descriptions, subjects...); count them."""
+    from tamga.adapters.sdk.testing import TEXT_FIELDS
+
+    count = 0
+    for field, value in message.ListFields():
+        items = value if field.is_repeated else [value]
+        for item in items:
+            if hasattr(item, "ListFields"):
+                count += _put_challenge(item, code)
+        if isinstance(value, str) and field.name in TEXT_FIELDS:
+            setattr(message, field.name, f"{value} {code}"[-500:] if value else code)
+            count += 1
+    return count
+
+
+def challenge_file(
+    adapter: Any, *, code: str, sender_country: str, receiver_country: str, prefer: Sequence[str] = ()
+) -> tuple[bytes, list[records_pb2.Record]]:
+    """A file in the adapter's national format whose records all go to ``receiver_country`` and carry ``code``.
+
+    The record comes from the suite's own samples when the adapter writes
+    their type, else from the adapter's sample files: it is re-addressed to
+    ``receiver_country``, the code is put into its free text, it is encoded,
+    and the file is accepted only if the adapter decodes it back to records
+    that go to ``receiver_country`` alone, carry the code and pass the
+    record rules. So the file cannot go to any other peer of the node.
+
+    Returns:
+        The file's bytes and the records it decodes to.
+
+    Raises:
+        AssertionError: no record could be made into such a file (the message says why for each try).
+    """
+    from tamga.adapters.sdk.ods import without_derived
+    from tamga.adapters.sdk.testing import sample_files
+    from tamga.errors import AdapterError
+    from tamga.validation import validate_records
+
+    kinds = tuple(getattr(adapter, "record_types", ()) or ())
+    candidates: list[tuple[str, records_pb2.Record]] = []
+    for t in dict.fromkeys([*prefer, *SAMPLE_TYPES]):
+        if t in SAMPLE_TYPES and (not kinds or t in kinds):
+            made = sample_record(t, sender_country=sender_country, receiver_country=receiver_country, challenge=code)
+            candidates.append((f"the suite's {t}", made))
+    for path in sample_files(getattr(adapter, "samples", None)):
+        try:
+            records = without_derived(adapter.decode(path.read_bytes(), source=path.name))
+        except Exception:
+            continue
+        candidates += [(f"{path.name} record {i}", r) for i, r in enumerate(records)]
+    tried = []
+    for what, original in candidates:
+        rec = records_pb2.Record()
+        rec.CopyFrom(original)
+        for old in set(rec.meta.receiver_countries):
+            _replace_text(rec, old, receiver_country)
+        del rec.meta.receiver_countries[:]
+        rec.meta.receiver_countries.append(receiver_country)
+        if not _put_challenge(rec, code):
+            tried.append(f"{what}: no free-text field")
+            continue
+        try:
+            data = adapter.encode([rec])
+            again = adapter.decode(data, source="conformance challenge")
+        except AdapterError as exc:
+            tried.append(f"{what}: {exc}")
+            continue
+        if not again or any(list(r.meta.receiver_countries) != [receiver_country] for r in again):
+            tried.append(f"{what}: the national file does not keep the receiver country {receiver_country}")
+        elif code.encode() not in b"".join(r.SerializeToString() for r in again):
+            tried.append(f"{what}: the national file does not keep the challenge code")
+        elif problems := validate_records(again):
+            tried.append(f"{what}: {problems[0]}")
+        else:
+            return data, list(again)
+    raise AssertionError(
+        f"no record could be made into a {getattr(adapter, 'name', 'national')} file for {receiver_country} "
+        f"carrying a challenge code: {'; '.join(tried)[:600]}"
+    )
 
 
 # -- envelopes -------------------------------------------------------------------------------
@@ -1070,6 +1195,17 @@ class FakePeer:
                     if mid not in self.expected_ids:
                         out.append(f"envelope {mid or '(no message id)'} of batch {a.batch_id}, not asked for")
             return out
+
+    def arrivals_carrying(self, code: str) -> list[tuple[Arrival, Any, Opened]]:
+        """Every arrival of an envelope that opened to a record carrying ``code`` (a challenge code)."""
+        needle = code.encode("utf-8")
+        with self._lock:
+            return [
+                (a, env, res)
+                for a in self.arrivals
+                for env, res in zip(a.envelopes, a.outcomes, strict=True)
+                if isinstance(res, Opened) and needle in res.record.SerializeToString()
+            ]
 
     def arrivals_of(self, message_id: str) -> list[tuple[Arrival, Any, Opened | Refused]]:
         """Every arrival of the envelope with ``message_id``: (arrival, envelope, how it opened)."""

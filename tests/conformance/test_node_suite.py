@@ -277,6 +277,25 @@ def test_bad_node_mode_input_stops_before_any_case_with_one_line(reference: Targ
     )
     args = reference.node_args(local=False)
     assert_usage_error(tamga(*base, *args, "--capabilities", statement), "send_direction = true", "--target-home")
+    # A test identity of the target's own country: its records could not go between them.
+    same = tmp_path / "same"
+    made = tamga("conformance", "peer-init", same, "--node-id", "TEST-KZ", "--country", "KZ")
+    assert made.returncode == 0, describe(made)
+    args = reference.node_args(local=False)
+    args[5] = str(same)
+    assert_usage_error(tamga(*base, *args), "country KZ is the target's own")
+    # A target with a real peer of the test identity's country: a record dropped for that country would reach it.
+    other = make_target(tmp_path / "other", "reference")  # not started: refused before the suite reaches it
+    real_uz = tmp_path / "real-uz"
+    init_home(real_uz, node_id="UZ", country="UZ", authority="Customs of UZ", listen="127.0.0.1:7401")
+    (tmp_path / "uz.identity.json").write_text(
+        export_identity(load_local_identity(load_config(real_uz)), ["127.0.0.1:7401"]), "utf-8"
+    )
+    added = tamga("peer", "add", tmp_path / "uz.identity.json", "--home", other.home)
+    assert added.returncode == 0, describe(added)
+    assert_usage_error(
+        tamga(*base, *other.node_args()), "the target's peers UZ have the test identity's country UZ"
+    )
     # peer-init refuses an identity that is not a test identity.
     assert_usage_error(
         tamga("conformance", "peer-init", tmp_path / "p", "--node-id", "KZ-CUSTOMS", "--country", "UZ"),

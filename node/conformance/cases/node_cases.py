@@ -47,6 +47,7 @@ from tamga.conformance._peer import (
     SuiteIdentity,
     TargetNode,
     batch_of,
+    challenge_file,
     check_listen_address,
     header_of,
     load_target,
@@ -148,6 +149,21 @@ def prepare(
         if caps.features.get("restart_command") and found.restart_command is None:
             raise PeerSetupError(
                 f"{capabilities}: [features] restart_command = true, but no --restart-command was given"
+            )
+    if suite.local.country == found.identity.country:
+        raise PeerSetupError(
+            f"--peer-home {peer_home}: the test identity's country {suite.local.country} is the target's own; "
+            "records between them would be refused (a record goes to another country): make one with another country"
+        )
+    if found.home is not None:
+        # The drop-folder case routes by country, as the target always does: a real peer of the
+        # test identity's country would receive the suite's record too.
+        sharing = [p.node_id for p in found.peers() if p.country == suite.local.country and p.node_id != suite.node_id]
+        if sharing:
+            raise PeerSetupError(
+                f"--peer-home {peer_home}: the target's peers {', '.join(sharing)} have the test identity's country "
+                f"{suite.local.country}, so a record the suite drops into the target's outgoing folder would go to "
+                "them too; make the test identity with a country none of the target's peers has"
             )
     check_listen_address(suite.listen)
     facts = preflight(suite, found)
@@ -777,6 +793,27 @@ def test_env_008_unsigned_envelope_is_refused(
     _nothing_kept(transcript, target, peer, before, len(signatures))
 
 
+@case(
+    "ENV-011",
+    "An envelope from a sender that is not a peer of the node is refused UNKNOWN_SENDER",
+    requirements=("FDX-ENV-11",),
+    mode="node",
+    negative=True,
+    after=("TRN-001",),
+)
+def test_env_011_envelope_from_a_stranger_is_refused(
+    peer: FakePeer, target: TargetNode, record_type: str, transcript: Any
+) -> None:
+    before = _counts(target, peer)
+    stranger = f"TEST-STRANGER-{uuid.uuid4().hex[:8].upper()}"
+    sent = peer.send(
+        peer.craft.with_header(peer.record(record_type), lambda h: setattr(h, "sender", stranger)),
+    )
+    _log(transcript, f"sent an envelope in the name of {stranger}, a node the target does not know", sent)
+    _rejected(sent.receipts[0], [R.REJECT_REASON_UNKNOWN_SENDER], f"sender {stranger}")
+    _nothing_kept(transcript, target, peer, before, 0)
+
+
 # -- RPL: replay --------------------------------------------------------------------------------------
 
 
@@ -1112,6 +1149,64 @@ def test_sch_007_unknown_code_is_refused_at_the_targets_intake(
         "the target queued part of a file it refused"
     )
     assert len(peer.arrivals) == arrivals, "the target sent something of a file it refused"
+
+
+# -- ADP: the national system's side of the target --------------------------------------------------
+
+
+@case(
+    "ADP-010",
+    "A record the national system drops into the target's outgoing folder reaches the suite's peer, with a "
+    "challenge code put into it unchanged",
+    requirements=("FDX-ADP-10",),
+    mode="node",
+    needs=("feature:send_direction",),
+    after=("ENV-001",),
+)
+def test_adp_010_a_challenge_code_crosses_the_national_pipeline(
+    peer: FakePeer, target: TargetNode, record_type: str, transcript: Any
+) -> None:
+    adapter = target.adapter()
+    code = f"TAMGA-CONFORMANCE-{uuid.uuid4().hex[:12].upper()}"
+    data, records = challenge_file(
+        adapter,
+        code=code,
+        sender_country=target.identity.country,
+        receiver_country=peer.suite.local.country,
+        prefer=(record_type,),
+    )
+    path = target.drop(f"conformance-{code.lower()}{adapter.file_suffix}", data)
+    transcript.step(
+        "dropped a national file into the target's outgoing folder",
+        adapter=adapter.name,
+        file=path,
+        file_bytes=len(data),
+        records=records,
+        challenge=code,
+    )
+    rtype = records[0].WhichOneof("body")
+    waited = peer.wait_for(lambda: bool(peer.arrivals_carrying(code)), f"a record carrying the challenge {code}")
+    arrival, _, opened = peer.arrivals_carrying(code)[0]
+    peer.expect(o.message_id for _, _, o in peer.arrivals_carrying(code))
+    transcript.step("the record arrived", seconds=f"{waited:.2f}", message_id=opened.message_id)
+    assert opened.record_type == rtype, f"a {rtype} was dropped, a {opened.record_type} arrived"
+    fields = [path for path, text in _text_fields(opened.record) if code in text]
+    transcript.step("fields carrying the challenge code", fields=", ".join(fields) or "none", batch_id=arrival.batch_id)
+    assert fields, "the challenge code did not arrive as text in any field of the record"
+    copies = {env.SerializeToString() for _, env, _ in peer.arrivals_carrying(code)}
+    assert len(copies) <= len(records), f"{len(records)} record(s) dropped arrived as {len(copies)} envelopes"
+
+
+def _text_fields(message: Any, prefix: str = "") -> Iterator[tuple[str, str]]:
+    """(path, text) of every text field of a protobuf message, nested ones included."""
+    for field, value in message.ListFields():
+        path = f"{prefix}{field.name}"
+        values = value if field.is_repeated else [value]
+        for v in values:
+            if isinstance(v, str):
+                yield path, v
+            elif hasattr(v, "ListFields"):
+                yield from _text_fields(v, path + ".")
 
 
 # -- HLT: health and metadata ----------------------------------------------------------------------------
