@@ -1463,7 +1463,7 @@ def cmd_conformance_node(args: argparse.Namespace) -> int:
 
 
 def cmd_conformance_peer_init(args: argparse.Namespace) -> int:
-    from tamga.conformance._peer import init_peer_home
+    from tamga.conformance._target import init_peer_home
     from tamga.home import load_local_identity
 
     try:

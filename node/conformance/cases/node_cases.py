@@ -38,18 +38,13 @@ import tamga
 from google.protobuf import json_format
 from tamga.conformance._capability import FEATURES, Capabilities, load_capabilities
 from tamga.conformance._catalogue import case
-from tamga.conformance._peer import (
-    SAMPLE_TYPES,
-    FakePeer,
+from tamga.conformance._craft import SAMPLE_TYPES, batch_of, challenge_file, header_of
+from tamga.conformance._peer import FakePeer, ReceiptMode, Sent
+from tamga.conformance._target import (
     PeerSetupError,
-    ReceiptMode,
-    Sent,
     SuiteIdentity,
     TargetNode,
-    batch_of,
-    challenge_file,
     check_listen_address,
-    header_of,
     load_target,
     preflight,
 )
@@ -397,6 +392,18 @@ def _outbound(peer: FakePeer, target: TargetNode, record_type: str, transcript: 
 _OUTBOUND: dict[int, dict[str, Any]] = {}
 
 
+def _no_unexpected_calls(peer: FakePeer, transcript: Any) -> None:
+    """The target called the suite only as the suite asked it to."""
+    leftovers = peer.leftovers()
+    if leftovers:
+        transcript.step("envelopes sealed before this run (an earlier run's) were answered", count=len(leftovers))
+    unexpected = peer.unexpected_calls()
+    transcript.step("calls of the target the suite did not cause", count=len(unexpected))
+    assert not unexpected, (
+        f"the target made {len(unexpected)} call(s) the suite did not cause, first: {unexpected[0]}"
+    )
+
+
 # -- TRN: transport -----------------------------------------------------------------------------
 
 
@@ -558,6 +565,7 @@ def test_env_001_outbound_signature_verifies_against_the_published_key(
         transcript.step("the same signature does not verify over a header changed by one bit")
     else:
         raise AssertionError("the signature also verifies over another header: it does not cover the header bytes")
+    _no_unexpected_calls(peer, transcript)
 
 
 @case(
@@ -606,6 +614,7 @@ def test_env_002_outbound_payload_is_encrypted_to_the_recipient(
         transcript.step("another key cannot decrypt the body")
     else:
         raise AssertionError("the body decrypts with a key that is not the suite's")
+    _no_unexpected_calls(peer, transcript)
 
 
 # -- ENV: what the target refuses ------------------------------------------------------------------
@@ -1052,6 +1061,7 @@ def test_rcp_002_bad_receipts_do_not_settle_delivery(
             time.sleep(0.2)
         transcript.step("after a correct receipt", queued=now["queued"], delivered=now["delivered"])
         assert now["queued"] == before["queued"], "the record stays queued after a correct receipt"
+        _no_unexpected_calls(peer, transcript)
     finally:
         peer.answer_with(ReceiptMode.CORRECT)
 
@@ -1149,6 +1159,7 @@ def test_sch_007_unknown_code_is_refused_at_the_targets_intake(
         "the target queued part of a file it refused"
     )
     assert len(peer.arrivals) == arrivals, "the target sent something of a file it refused"
+    _no_unexpected_calls(peer, transcript)
 
 
 # -- ADP: the national system's side of the target --------------------------------------------------
@@ -1195,6 +1206,7 @@ def test_adp_010_a_challenge_code_crosses_the_national_pipeline(
     assert fields, "the challenge code did not arrive as text in any field of the record"
     copies = {env.SerializeToString() for _, env, _ in peer.arrivals_carrying(code)}
     assert len(copies) <= len(records), f"{len(records)} record(s) dropped arrived as {len(copies)} envelopes"
+    _no_unexpected_calls(peer, transcript)
 
 
 def _text_fields(message: Any, prefix: str = "") -> Iterator[tuple[str, str]]:
