@@ -28,15 +28,19 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import enum
+import socket
+import ssl
 import subprocess
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent import futures
 from typing import Any
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from tamga.config import load_config
 from tamga.conformance._craft import Crafter, batch_of, header_of, sample_record
 from tamga.conformance._target import PeerSetupError, SuiteIdentity, TargetNode, target_channel
 from tamga.crypto import CRYPTO_PROFILE_V1, SigningKey, digest
@@ -63,6 +67,7 @@ from tamga.transport import (
 from tamga.v1 import envelope_pb2, exchange_pb2, exchange_pb2_grpc
 
 __all__ = [
+    "OLD_TLS_VERSIONS",
     "Arrival",
     "FakePeer",
     "ReceiptMode",
@@ -143,6 +148,12 @@ def _message_id(env: Any) -> str | None:
 
 
 # -- the fake peer -----------------------------------------------------------------------------
+
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", DeprecationWarning)
+    OLD_TLS_VERSIONS = (ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1_1)
+    """TLS versions a node must refuse (FDX-TRN-6)."""
 
 
 class ReceiptMode(enum.StrEnum):
@@ -536,6 +547,41 @@ class FakePeer:
         return signed
 
     # -- helpers for the cases --
+
+    def handshake(self, version: ssl.TLSVersion) -> str:
+        """A bare TLS handshake with the target at exactly ``version``, presenting the suite's certificate.
+
+        Returns:
+            "completed" (with the ALPN protocol the target chose), "refused by the target" (it ended
+            the handshake), or "not offered" when this machine's TLS library cannot speak ``version``.
+        """
+        config = load_config(self.suite.home)
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE  # the version is checked here, not the certificate
+        ctx.set_alpn_protocols(["h2"])
+        ctx.load_cert_chain(config.path(config.keys.tls_certificate), config.path(config.keys.tls_key))
+        try:
+            with warnings.catch_warnings():  # setting TLS 1.0 or 1.1 is deprecated: that is the point here
+                warnings.simplefilter("ignore", DeprecationWarning)
+                ctx.minimum_version = ctx.maximum_version = version
+            if version < ssl.TLSVersion.TLSv1_2:
+                ctx.set_ciphers("ALL:@SECLEVEL=0")
+        except (ValueError, ssl.SSLError):
+            return "not offered"
+        host, _, port = self.target.endpoint.rpartition(":")
+        with socket.create_connection((host.strip("[]"), int(port)), timeout=10) as raw:
+            try:
+                with ctx.wrap_socket(raw) as tls:
+                    return f"completed ({tls.version()}, ALPN {tls.selected_alpn_protocol()})"
+            except ssl.SSLError as exc:
+                text = str(exc).upper()
+                # This side could not offer the version (an alert would be the target's refusal).
+                if "NO_PROTOCOLS_AVAILABLE" in text or ("UNSUPPORTED_PROTOCOL" in text and "ALERT" not in text):
+                    return "not offered"
+                return "refused by the target"
+            except (ConnectionError, TimeoutError):
+                return "refused by the target"
 
     def stranger_tls(self) -> TlsIdentity:
         """A TLS key and certificate for the suite's own name that the target never pinned."""

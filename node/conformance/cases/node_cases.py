@@ -25,6 +25,7 @@ its declared prerequisites.
 from __future__ import annotations
 
 import shlex
+import ssl
 import time
 import uuid
 from collections.abc import Collection, Iterator
@@ -39,7 +40,7 @@ from google.protobuf import json_format
 from tamga.conformance._capability import FEATURES, Capabilities, load_capabilities
 from tamga.conformance._catalogue import case
 from tamga.conformance._craft import SAMPLE_TYPES, batch_of, challenge_file, header_of
-from tamga.conformance._peer import FakePeer, ReceiptMode, Sent
+from tamga.conformance._peer import OLD_TLS_VERSIONS, FakePeer, ReceiptMode, Sent
 from tamga.conformance._target import (
     PeerSetupError,
     SuiteIdentity,
@@ -477,6 +478,37 @@ def test_trn_002_unpinned_client_certificate_is_refused(
         assert after is not None and after["received"] == before["received"], (
             "the target stored an envelope sent over a connection it should have refused"
         )
+
+
+@case(
+    "TRN-006",
+    "Plaintext gRPC and TLS below version 1.2 are refused on the peer port",
+    requirements=("FDX-TRN-6",),
+    mode="node",
+    negative=True,
+    after=("TRN-001",),
+)
+def test_trn_006_plaintext_and_old_tls_are_refused(peer: FakePeer, transcript: Any) -> None:
+    from tamga.v1 import exchange_pb2_grpc
+
+    with grpc.insecure_channel(peer.target.endpoint) as channel:
+        try:
+            exchange_pb2_grpc.ExchangeServiceStub(channel).GetIdentity(exchange_pb2.GetIdentityRequest(), timeout=10)
+        except grpc.RpcError as exc:
+            code = exc.code()  # type: ignore[attr-defined]
+            transcript.step("GetIdentity over plaintext gRPC", refused=code.name)
+        else:
+            raise AssertionError("the target answered GetIdentity over plaintext gRPC")
+    results = {v.name: peer.handshake(v) for v in (ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3)}
+    for old in OLD_TLS_VERSIONS:
+        results[old.name] = peer.handshake(old)
+    for version, outcome in results.items():
+        transcript.step(f"TLS handshake at exactly {version} with the suite's certificate", outcome=outcome)
+    assert any(results[v].startswith("completed") for v in ("TLSv1_2", "TLSv1_3")), (
+        "no TLS 1.2 or 1.3 handshake with the suite's pinned certificate completed (the control of this case)"
+    )
+    for version in ("TLSv1", "TLSv1_1"):
+        assert not results[version].startswith("completed"), f"the target completed a {version} handshake"
 
 
 @case(
