@@ -254,6 +254,7 @@ class FakePeer:
         self.unexpected: list[str] = []
         self.expected_ids: set[str] = set()
         self.started_at = time.time()
+        self.shared: dict[str, Any] = {}  # what cases of one run share (the target's first outbound envelope)
         self._seen: dict[str, bytes] = {}
         self._lock = threading.Condition()
         self._server: grpc.Server | None = None

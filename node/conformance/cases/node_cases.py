@@ -8,14 +8,15 @@
 
 The suite's peer (:mod:`tamga.conformance._peer`) sends as the test identity
 of ``--peer-home``, which the target must have pinned (``tamga peer add``, then
-a restart of the target). Cases where the suite *sends* (TRN, ENV-003..008,
-RPL, RCP-001/003, SCH-003, VER) need only the target's peer port. Cases where
-the target *sends* to the suite, or where the suite looks at what the target
-handed to its national system, need the local interface (``--target-home``:
-the target's node folder on the same machine; capability
-``send_direction``); the restart case needs ``--restart-command`` (capability
-``restart_command``). Without them those cases are NOT-APPLICABLE, and the
-sending cases check the signed receipts only.
+a restart of the target). Cases where the suite *sends* need only the
+target's peer port. Cases where the target *sends* to the suite (ENV-001,
+ENV-002, RCP-002, SCH-007, ADP-010) need the local interface
+(``--target-home``: the target's node folder on the same machine; capability
+``send_direction``); the restart case (RPL-004) needs ``--restart-command``
+(capability ``restart_command``). Without them those cases are
+NOT-APPLICABLE; with the local interface the sending cases also check, in
+``tamga status``, that nothing refused was stored, and RPL-001 that a replay
+was not handed to the national system again.
 
 Every case uses fresh message ids and fresh records (each carries a random
 challenge code), so no case depends on another's state in the target beyond
@@ -368,7 +369,7 @@ def _challenge(record: records_pb2.Record) -> str:
 
 def _outbound(peer: FakePeer, target: TargetNode, record_type: str, transcript: Any) -> dict[str, Any]:
     """Make the target send one record to the suite (once per run) and return what arrived."""
-    cached = _OUTBOUND.get(id(peer))
+    cached: dict[str, Any] | None = peer.shared.get("outbound")
     if cached is not None:
         transcript.step("the target's envelope sent earlier in this run is checked", message_id=cached["mid"])
         return cached
@@ -386,11 +387,8 @@ def _outbound(peer: FakePeer, target: TargetNode, record_type: str, transcript: 
         client_certificate_sha256=arrival.client_certificate_sha256 or "none",
     )
     found = {"mid": mid, "record": record, "arrival": arrival, "env": env, "outcome": outcome}
-    _OUTBOUND[id(peer)] = found
+    peer.shared["outbound"] = found
     return found
-
-
-_OUTBOUND: dict[int, dict[str, Any]] = {}
 
 
 def _no_unexpected_calls(peer: FakePeer, transcript: Any) -> None:
