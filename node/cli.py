@@ -226,6 +226,8 @@ def cmd_send(args: argparse.Namespace) -> int:
     print(f"queued {submission.records} record(s) from {path.name} as {len(submission.sealed)} envelope(s):")
     for s in submission.sealed:
         print(f"  {s.message_id}  {s.record_type:<24} -> {s.recipient}")
+    for record_id, peer in submission.skipped:
+        print(f"not queued again (already queued or delivered unchanged): record {record_id} for {peer}")
     print("the running node delivers them; 'tamga status' shows progress.")
     return EXIT_OK
 

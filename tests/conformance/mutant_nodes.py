@@ -113,6 +113,16 @@ def _accepts_wrong_digest() -> None:
     queue.check_receipts = trusting  # type: ignore[assignment]
 
 
+def _intake_dedup_off() -> None:
+    """Intake does not look for records already queued: the same records handed over again are sent again."""
+    from tamga.store import Store
+
+    async def nothing_known(self: Store, keys: Any) -> dict[Any, Any]:
+        return {}
+
+    Store.already_queued = nothing_known  # type: ignore[method-assign]
+
+
 MUTANTS: dict[str, Callable[[], None]] = {
     "reference": lambda: None,
     "accepts-tampered": _accepts_tampered,
@@ -120,6 +130,7 @@ MUTANTS: dict[str, Callable[[], None]] = {
     "dedup-forgets-on-restart": _dedup_forgets_on_restart,
     "accepts-stale": _accepts_stale,
     "accepts-wrong-digest": _accepts_wrong_digest,
+    "intake-dedup-off": _intake_dedup_off,
 }
 
 

@@ -25,6 +25,7 @@ its declared prerequisites.
 
 from __future__ import annotations
 
+import json
 import shlex
 import ssl
 import time
@@ -1236,6 +1237,110 @@ def test_adp_010_a_challenge_code_crosses_the_national_pipeline(
     assert fields, "the challenge code did not arrive as text in any field of the record"
     copies = {env.SerializeToString() for _, env, _ in peer.arrivals_carrying(code)}
     assert len(copies) <= len(records), f"{len(records)} record(s) dropped arrived as {len(copies)} envelopes"
+    _no_unexpected_calls(peer, transcript)
+
+
+def _drop_challenge(
+    peer: FakePeer, target: TargetNode, record_type: str, transcript: Any, *, name: str | None = None
+) -> tuple[str, bytes, Path]:
+    """Drop a national file carrying a fresh challenge code into the target's outgoing folder."""
+    adapter = target.adapter()
+    code = f"TAMGA-CONFORMANCE-{uuid.uuid4().hex[:12].upper()}"
+    data, records = challenge_file(
+        adapter,
+        code=code,
+        sender_country=target.identity.country,
+        receiver_country=peer.suite.local.country,
+        prefer=(record_type,),
+    )
+    path = target.drop(name or f"conformance-{code.lower()}{adapter.file_suffix}", data)
+    transcript.step("dropped a national file", file=path, file_bytes=len(data), records=records, challenge=code)
+    return code, data, path
+
+
+def _taken(target: TargetNode, path: Path, transcript: Any, timeout: float = 30.0) -> str:
+    """Wait until the target took ``path`` from its outgoing folder; "processed" or "failed"."""
+    config = target.config
+    deadline = time.monotonic() + timeout
+    while path.exists():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the target did not take {path.name} from its outgoing folder in {timeout:.0f}s")
+        time.sleep(0.05)
+    for where in ("failed", "processed"):
+        if (config.path(getattr(config.folders, where)) / path.name).exists():
+            transcript.step("the target took the file", file=path.name, moved_to=where)
+            return where
+    raise AssertionError(f"{path.name} left the outgoing folder but is neither in processed/ nor in failed/")
+
+
+def _sentinel(peer: FakePeer, target: TargetNode, record_type: str, transcript: Any) -> None:
+    """Drop one more file and wait until it arrives. The target delivers to a peer in the order it queued,
+    so whatever it queued from the files before has arrived by then too."""
+    code, _, _ = _drop_challenge(peer, target, record_type, transcript)
+    waited = peer.wait_for(lambda: bool(peer.arrivals_carrying(code)), f"the sentinel record carrying {code}")
+    peer.expect(o.message_id for _, _, o in peer.arrivals_carrying(code))
+    transcript.step("the sentinel file dropped after it arrived", seconds=f"{waited:.2f}")
+
+
+@case(
+    "IDM-001",
+    "A national file handed over twice (same records, another name) reaches the peer once",
+    requirements=("FDX-IDM-5", "FDX-IDM-1"),
+    mode="node",
+    needs=("feature:send_direction",),
+    after=("ADP-010",),
+)
+def test_idm_001_the_same_records_handed_over_twice_are_sent_once(
+    peer: FakePeer, target: TargetNode, record_type: str, transcript: Any
+) -> None:
+    code, data, first = _drop_challenge(peer, target, record_type, transcript)
+    peer.wait_for(lambda: bool(peer.arrivals_carrying(code)), f"the records carrying {code}")
+    sent = {o.message_id for _, _, o in peer.arrivals_carrying(code)}
+    peer.expect(sent)
+    transcript.step("the first file's records arrived", envelopes=len(sent))
+    again = target.drop(f"again-{first.name}", data)
+    transcript.step("dropped the same file again under another name", file=again.name)
+    assert _taken(target, again, transcript) == "processed", f"the target refused {again.name}"
+    _sentinel(peer, target, record_type, transcript)
+    later = {o.message_id for _, _, o in peer.arrivals_carrying(code)} - sent
+    peer.expect(later)
+    transcript.step("envelopes of the same records sent again", count=len(later))
+    assert not later, f"the records of a file handed over twice were sent again ({len(later)} more envelope(s))"
+    _no_unexpected_calls(peer, transcript)
+
+
+@case(
+    "IDM-004",
+    "A national file the adapter cannot read is moved to failed/ with its report, and nothing of it is sent",
+    requirements=("FDX-IDM-4", "FDX-ADP-3"),
+    mode="node",
+    needs=("feature:send_direction",),
+    after=("ADP-010",),
+)
+def test_idm_004_a_broken_national_file_is_refused_whole(
+    peer: FakePeer, target: TargetNode, record_type: str, transcript: Any
+) -> None:
+    adapter = target.adapter()
+    code = f"TAMGA-CONFORMANCE-{uuid.uuid4().hex[:12].upper()}"
+    data, _ = challenge_file(
+        adapter,
+        code=code,
+        sender_country=target.identity.country,
+        receiver_country=peer.suite.local.country,
+        prefer=(record_type,),
+    )
+    cut = data[: len(data) * 2 // 3]
+    path = target.drop(f"conformance-broken-{code.lower()}{adapter.file_suffix}", cut)
+    transcript.step("dropped a national file cut at two thirds", file=path, file_bytes=len(cut), challenge=code)
+    assert _taken(target, path, transcript) == "failed", f"the target accepted a truncated {adapter.name} file"
+    report = target.config.path(target.config.folders.failed) / (path.name + ".error.json")
+    assert report.exists(), f"no error report {report.name} beside the refused file"
+    error = json.loads(report.read_text("utf-8")).get("error", {})
+    transcript.step("the error report", kind=error.get("kind"), location=str(error.get("location") or "-"))
+    assert error.get("message"), "the error report gives no reason"
+    _sentinel(peer, target, record_type, transcript)
+    sent = peer.arrivals_carrying(code)
+    assert not sent, f"{len(sent)} record(s) of the refused file reached the peer"
     _no_unexpected_calls(peer, transcript)
 
 
