@@ -189,6 +189,21 @@ def test_a_certification_run_is_signed_and_the_signature_verifies(ran: dict[str,
     assert "valid: signed by KZ, verdict PASS" in check.stdout
 
 
+def test_the_eaeu_report_opens_in_headless_chromium_with_every_case_and_status(
+    ran: dict[str, Ran], tmp_path: Path
+) -> None:
+    from test_reports import _Dom, chromium_dom
+
+    run = ran["eaeu"]
+    dom = _Dom()
+    dom.feed(chromium_dom(run.dir / "report.html", tmp_path))
+    results = run.report["results"]
+    assert list(dom.cases) == [r["id"] for r in results] == ADAPTER_CASES
+    for r in results:
+        assert dom.cases[r["id"]]["status"] == r["status"], (r["id"], dom.cases[r["id"]])
+    assert dom.texts["verdict"] == "PASS"
+
+
 def test_transcripts_hold_names_sizes_and_digests_never_sample_contents(ran: dict[str, Ran]) -> None:
     run = ran["eaeu"]
     text = (run.dir / "report.json").read_text("utf-8")

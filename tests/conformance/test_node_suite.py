@@ -29,6 +29,7 @@ from tamga.config import load_config
 from tamga.conformance import cases_for
 from tamga.home import export_identity, init_home, load_local_identity
 from tamga.tools.federation import free_port, patch_config
+from test_reports import _Dom, chromium_dom
 
 pytestmark = pytest.mark.slow
 
@@ -170,6 +171,13 @@ def test_the_reference_node_passes_every_case_with_every_report_written(referenc
     html = (out / "report.html").read_text("utf-8")
     for case_id in planned:
         assert case_id in html
+    # What a reviewer sees: the page in real headless Chromium shows every case with its status.
+    dom = _Dom()
+    dom.feed(chromium_dom(out / "report.html", reference.root))
+    assert list(dom.cases) == [r["id"] for r in report["results"]]
+    for r in report["results"]:
+        assert dom.cases[r["id"]]["status"] == r["status"] == "PASS", dom.cases[r["id"]]
+    assert dom.texts["verdict"] == "PASS"
     # The test identity's private keys appear in no report.
     secrets = [
         line.split("=", 1)[1].strip().strip('"')
