@@ -36,12 +36,38 @@ from tamga.protocol import (
 )
 from tamga.store import AcceptItem, Store
 from tamga.v1 import envelope_pb2
+from tamga.validation import validate_record
 
 __all__ = ["Receiver"]
 
 log = get_logger("tamga.inbound")
 S = envelope_pb2.ReceiptStatus
 R = envelope_pb2.RejectReason
+
+
+def _checked(opened: Opened) -> Opened | Refused:
+    """The record rules and code lists of schema v1 (:mod:`tamga.validation`), applied again on receipt.
+
+    The sender checked them before queueing, but a receiver does not take a
+    peer's word for it: a record that breaks them is refused with
+    MALFORMED_RECORD before anything is stored, rather than handed to the
+    national system (whose adapter might not be able to write it at all).
+    The detail names the field paths only, never values: it goes into the
+    signed receipt, the refusal log and both nodes' logs.
+    """
+    problems = validate_record(opened.record, at="record")
+    if not problems:
+        return opened
+    paths = list(dict.fromkeys(p.split(": ", 1)[0] for p in problems))
+    more = f" and {len(paths) - 5} more" if len(paths) > 5 else ""
+    return Refused(
+        R.REJECT_REASON_MALFORMED_RECORD,
+        f"the record breaks the tamga.v1 record rules or code lists at {', '.join(paths[:5])}{more}",
+        opened.message_id,
+        opened.sender,
+        opened.digest,
+        opened.header.sequence,
+    )
 
 
 class Receiver:
@@ -93,6 +119,8 @@ class Receiver:
                         res.sender,
                         res.digest,
                     )
+            if isinstance(res, Opened):
+                res = _checked(res)
             results.append(res)
         return results
 

@@ -123,6 +123,13 @@ def _intake_dedup_off() -> None:
     Store.already_queued = nothing_known  # type: ignore[method-assign]
 
 
+def _trusts_senders_records() -> None:
+    """Received records are not checked again: whatever the sender's record holds is stored and handed off."""
+    import tamga.inbound as inbound
+
+    inbound._checked = lambda opened: opened  # type: ignore[assignment]
+
+
 MUTANTS: dict[str, Callable[[], None]] = {
     "reference": lambda: None,
     "accepts-tampered": _accepts_tampered,
@@ -131,6 +138,7 @@ MUTANTS: dict[str, Callable[[], None]] = {
     "accepts-stale": _accepts_stale,
     "accepts-wrong-digest": _accepts_wrong_digest,
     "intake-dedup-off": _intake_dedup_off,
+    "trusts-senders-records": _trusts_senders_records,
 }
 
 

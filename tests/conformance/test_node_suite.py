@@ -225,6 +225,7 @@ MUTANT_RUNS: dict[str, tuple[list[str], dict[str, str]]] = {
     "accepts-stale": (["RPL-001", "RPL-002", "RPL-003"], {"RPL-002": "FAIL"}),
     "accepts-wrong-digest": (["ENV-002", "RCP-002"], {"RCP-002": "FAIL"}),
     "intake-dedup-off": (["IDM-*"], {"IDM-001": "FAIL"}),
+    "trusts-senders-records": (["SCH-*", "RCP-003"], {"SCH-008": "FAIL"}),
 }
 
 

@@ -1158,6 +1158,41 @@ def test_sch_003_unknown_or_mismatched_record_type_is_refused(
 
 
 @case(
+    "SCH-008",
+    "A received record that breaks the record rules or code lists is refused MALFORMED_RECORD, naming paths, "
+    "while the valid record beside it is accepted",
+    requirements=("FDX-SCH-7", "FDX-SCH-6", "FDX-RCP-4"),
+    mode="node",
+    negative=True,
+    after=("TRN-001",),
+)
+def test_sch_008_a_received_record_is_checked_again(
+    peer: FakePeer, target: TargetNode, record_type: str, transcript: Any
+) -> None:
+    before = _counts(target, peer)
+    bad = peer.record(record_type)
+    bad.meta.receiver_countries.append("QZ")  # not an ISO 3166-1 country
+    bad.meta.sender_authority = ""  # mandatory
+    good = peer.record(record_type)
+    sent = peer.send(peer.craft.carrying(bad.SerializeToString(), record_type), peer.craft.valid(good))
+    _log(transcript, "sent, properly sealed, a record with receiver country QZ and no authority, and a valid one", sent)
+    refused, accepted = sent.receipts
+    _rejected(refused, [R.REJECT_REASON_MALFORMED_RECORD], "a record breaking the record rules")
+    transcript.step("refusal detail", detail=refused.detail)
+    assert "receiver_countries" in refused.detail and "sender_authority" in refused.detail, (
+        f"the refusal does not name the paths of both problems: {refused.detail!r}"
+    )
+    assert "QZ" not in refused.detail and _challenge(bad) not in refused.detail, "the detail quotes record values"
+    _accepted(accepted, "the valid record of the same batch")
+    if before is not None:
+        after = _counts(target, peer)
+        assert after is not None
+        transcript.step("target status of the suite's peer", received=after["received"], refused=after["refused"])
+        assert after["received"] == before["received"] + 1, "the target stored the refused record, or not the valid one"
+    _no_unexpected_calls(peer, transcript)
+
+
+@case(
     "SCH-007",
     "The target refuses to queue a record with a code outside its code list, naming the value, and sends nothing",
     requirements=("FDX-SCH-6", "FDX-IDM-4"),
