@@ -12,7 +12,8 @@ Node mode plays one peer against a live node (the *target*), in both directions:
   identity's TLS certificate that trusts only the target's pinned certificate.
   It keeps every batch the target sends (:class:`Arrival`) and answers with
   the receipts the case programs (:class:`ReceiptMode`): correct, wrong
-  digest, bad signature, or none at all (the stream ends without a receipt).
+  digest, bad signature, a refusal, or none at all (the stream ends without
+  a receipt).
   An envelope the suite did not make the target send, or a call of a method
   the service does not have, is an unexpected call
   (:meth:`FakePeer.unexpected_calls`); the cases fail on it.
@@ -167,6 +168,8 @@ class ReceiptMode(enum.StrEnum):
     """Right receipts, signed by a key that is not the suite's."""
     NONE = "none"
     """No receipt: the stream ends with an error instead."""
+    REJECT = "reject"
+    """Signed receipts refusing every envelope that opens: REJECTED, MALFORMED_RECORD."""
 
 
 @dataclasses.dataclass
@@ -513,6 +516,9 @@ class FakePeer:
                 mid = _message_id(env) or ""
                 if isinstance(res, Refused):
                     status, reason, detail = S.RECEIPT_STATUS_REJECTED, res.reason, res.detail
+                elif mode is ReceiptMode.REJECT:
+                    status, reason = S.RECEIPT_STATUS_REJECTED, R.REJECT_REASON_MALFORMED_RECORD
+                    detail = "the suite's peer refuses this envelope on purpose (a conformance test)"
                 elif self._seen.get(mid) == res.digest and mode is ReceiptMode.CORRECT:
                     status, reason, detail = S.RECEIPT_STATUS_DUPLICATE, R.REJECT_REASON_UNSPECIFIED, ""
                 else:

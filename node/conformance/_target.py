@@ -28,7 +28,7 @@ import socket
 import subprocess
 import sys
 import uuid
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -240,6 +240,37 @@ class TargetNode:
         counts.update(consecutive_failures=0, last_error=None)
         counts.update(entry)
         return counts
+
+    def _read_store(self, read: Callable[[Any], Awaitable[Any]]) -> Any:
+        """Run ``read(store)`` on the target's store, opened as 'tamga status' opens it (never created)."""
+        import asyncio
+
+        from tamga.store import Store
+
+        config = self.config
+
+        async def main() -> Any:
+            store = await Store.open(config.path(config.store.path), create=False)
+            try:
+                return await read(store)
+            finally:
+                await store.close()
+
+        try:
+            return asyncio.run(main())
+        except TamgaError as exc:
+            raise AssertionError(f"the target's store cannot be read: {exc}") from exc
+
+    def outbox_state(self, message_id: str) -> dict[str, Any] | None:
+        """The target's outbox row of one envelope it sent (state, receipt status, receipt id; no payload)."""
+        rows = self._read_store(lambda store: store.outbox_states())
+        found = [r for r in rows if r["message_id"] == message_id]
+        return found[-1] if found else None
+
+    def receipt_evidence(self, receipt_id: int) -> tuple[str, bytes, bytes] | None:
+        """(peer, receipt batch bytes, signature) of a receipt batch the target kept, as its store hands it out."""
+        found: tuple[str, bytes, bytes] | None = self._read_store(lambda store: store.receipt_evidence(receipt_id))
+        return found
 
     def submit(self, records: Sequence[records_pb2.Record], *, to: str) -> list[str]:
         """Make the target send ``records`` to ``to`` as its national system would (``tamga send``).

@@ -130,6 +130,43 @@ def _trusts_senders_records() -> None:
     inbound._checked = lambda opened: opened  # type: ignore[assignment]
 
 
+def _resends_rejected() -> None:
+    """A refusal in a receipt is taken as a failed attempt: the refused envelope stays queued and goes again."""
+    from tamga.store import Store
+
+    settle = Store.settle
+
+    async def keeps_refused(self: Store, peer: str, *, batch_id: str, signed: Any, outcomes: Any, now: float) -> None:
+        kept = [o for o in outcomes if o.delivered]
+        await settle(self, peer, batch_id=batch_id, signed=signed, outcomes=kept, now=now)
+
+    Store.settle = keeps_refused  # type: ignore[method-assign]
+
+
+def _hides_failures() -> None:
+    """Failed delivery attempts are retried but never noted: 'tamga status' shows the peer as healthy."""
+    from tamga.store import Store
+
+    async def unnoted(self: Store, peer: str, *, error: str, now: float, retry_at: float) -> None:
+        return None
+
+    Store.record_failure = unnoted  # type: ignore[method-assign]
+
+
+def _forgets_receipt_signatures() -> None:
+    """Receipts are verified on arrival but kept without their signature: no evidence remains."""
+    from tamga.store import Store
+    from tamga.v1 import envelope_pb2
+
+    settle = Store.settle
+
+    async def unsigned(self: Store, peer: str, *, batch_id: str, signed: Any, outcomes: Any, now: float) -> None:
+        bare = envelope_pb2.SignedReceiptBatch(receipt_batch=signed.receipt_batch)
+        await settle(self, peer, batch_id=batch_id, signed=bare, outcomes=outcomes, now=now)
+
+    Store.settle = unsigned  # type: ignore[method-assign]
+
+
 MUTANTS: dict[str, Callable[[], None]] = {
     "reference": lambda: None,
     "accepts-tampered": _accepts_tampered,
@@ -139,6 +176,9 @@ MUTANTS: dict[str, Callable[[], None]] = {
     "accepts-wrong-digest": _accepts_wrong_digest,
     "intake-dedup-off": _intake_dedup_off,
     "trusts-senders-records": _trusts_senders_records,
+    "resends-rejected": _resends_rejected,
+    "hides-failures": _hides_failures,
+    "forgets-receipt-signatures": _forgets_receipt_signatures,
 }
 
 

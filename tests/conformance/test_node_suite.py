@@ -97,6 +97,8 @@ def make_target(root: Path, mutant: str) -> Target:
     init_home(home, node_id="KZ", country="KZ", authority="Customs of KZ (test)", listen=f"127.0.0.1:{port}")
     patch_config(home, "delivery", FAST_DELIVERY)
     patch_config(home, "server", {"grace": "1s"})
+    # Received payloads may be purged right after hand-off, so RPL-005 replays an envelope whose payload is gone.
+    patch_config(home, "retention", {"delivered_payloads": "0s"})
     peer_home = root / "suite"
     made = tamga(
         "conformance", "peer-init", peer_home, "--node-id", "TEST-UZ", "--country", "UZ",
@@ -215,17 +217,24 @@ def test_without_the_local_interface_its_cases_are_not_applicable(reference: Tar
 # -- each mutant fails exactly its cases --------------------------------------------------------
 
 MUTANT_RUNS: dict[str, tuple[list[str], dict[str, str]]] = {
-    # mutant: (cases run, the cases that must not PASS and their status); every other case run must PASS
+    # mutant: (cases run and options, the cases that must not PASS and their status); every other case must PASS
     "accepts-tampered": (
         ["ENV-003", "ENV-004", "ENV-005", "ENV-007", "ENV-008", "RCP-001"],
         {"ENV-003": "FAIL", "ENV-004": "FAIL", "ENV-005": "FAIL", "ENV-008": "FAIL", "RCP-001": "FAIL"},
     ),
-    "dedup-off": (["RPL-*"], {"RPL-001": "FAIL", "RPL-003": "FAIL", "RPL-004": "BLOCKED"}),
+    "dedup-off": (
+        ["RPL-*", "IDM-002"],
+        {"RPL-001": "FAIL", "RPL-003": "FAIL", "RPL-004": "BLOCKED", "RPL-005": "FAIL", "IDM-002": "FAIL"},
+    ),
     "dedup-forgets-on-restart": (["RPL-*"], {"RPL-004": "FAIL"}),
     "accepts-stale": (["RPL-001", "RPL-002", "RPL-003"], {"RPL-002": "FAIL"}),
     "accepts-wrong-digest": (["ENV-002", "RCP-002"], {"RCP-002": "FAIL"}),
     "intake-dedup-off": (["IDM-*"], {"IDM-001": "FAIL"}),
     "trusts-senders-records": (["SCH-*", "RCP-003"], {"SCH-008": "FAIL"}),
+    "resends-rejected": (["RCP-006", "RCP-007"], {"RCP-006": "FAIL"}),
+    # RCP-005 is a SHOULD: only --strict makes its failure a FAIL (without it, WARN and exit 0).
+    "hides-failures": (["--strict", "RCP-005", "RCP-007"], {"RCP-005": "FAIL"}),
+    "forgets-receipt-signatures": (["RCP-005", "RCP-007"], {"RCP-007": "FAIL"}),
 }
 
 
@@ -235,7 +244,7 @@ def test_a_mutant_node_fails_exactly_the_cases_of_what_it_breaks(
 ) -> None:
     selection, broken = MUTANT_RUNS[mutant]
     target = launch(make_target(tmp_path, mutant), running)
-    args = [a for pattern in selection for a in ("--case", pattern)]
+    args = [a for pattern in selection for a in ((pattern,) if pattern.startswith("--") else ("--case", pattern))]
     proc, report = target.run_suite(*args)
     assert proc.returncode == 1, describe(proc)
     got = statuses(report)

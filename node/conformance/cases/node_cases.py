@@ -25,9 +25,12 @@ its declared prerequisites.
 
 from __future__ import annotations
 
+import itertools
 import json
+import re
 import shlex
 import ssl
+import threading
 import time
 import uuid
 from collections.abc import Collection, Iterator
@@ -54,7 +57,15 @@ from tamga.conformance._target import (
 from tamga.conformance.plugin import ModeSetup
 from tamga.crypto import CRYPTO_PROFILE_V1, SALT_SIZE, EncryptionKey
 from tamga.errors import CryptoError
-from tamga.protocol import ENVELOPE_PURPOSE, SUPPORTED_CRYPTO_PROFILES, Opened, read_identity
+from tamga.home import parse_identity_file
+from tamga.protocol import (
+    ENVELOPE_PURPOSE,
+    RECEIPT_PURPOSE,
+    SUPPORTED_CRYPTO_PROFILES,
+    Opened,
+    envelope_digest,
+    read_identity,
+)
 from tamga.v1 import envelope_pb2, exchange_pb2, records_pb2
 
 S = envelope_pb2.ReceiptStatus
@@ -62,6 +73,8 @@ R = envelope_pb2.RejectReason
 EXCHANGE_SERVICE = exchange_pb2.DESCRIPTOR.services_by_name["ExchangeService"].full_name
 GRPC_MESSAGE_LIMIT = 32 * 1024 * 1024
 """The gRPC message size Tamga nodes accept; a batch above it ends the stream RESOURCE_EXHAUSTED."""
+PURGE_WAIT = 10.0
+"""Seconds: a target keeping received payloads at most this long after hand-off has one purged in RPL-005."""
 
 _NODE = pytest.StashKey[dict[str, Any]]()
 
@@ -985,6 +998,125 @@ def test_rpl_004_replay_after_restart_is_detected(
     _rejected(other.receipts[0], [R.REJECT_REASON_MESSAGE_ID_CONFLICT], "a reused message id after the restart")
 
 
+@case(
+    "RPL-005",
+    "The target remembers received message ids longer than its freshness window, and a replay after its payloads "
+    "were purged is still DUPLICATE",
+    requirements=("FDX-RPL-5",),
+    mode="node",
+    negative=True,
+    needs=("feature:send_direction",),
+    after=("TRN-001",),
+)
+def test_rpl_005_the_dedup_record_outlives_the_freshness_window(
+    peer: FakePeer, target: TargetNode, record_type: str, transcript: Any
+) -> None:
+    config = target.config
+    limits, retention = config.limits, config.retention
+    window = limits.max_envelope_age + limits.max_clock_skew
+    transcript.step(
+        "the target's [retention] and [limits] (its tamga.toml)",
+        dedup_horizon_s=int(retention.dedup_horizon),
+        freshness_window_s=int(window),
+        delivered_payloads_s=int(retention.delivered_payloads),
+    )
+    assert retention.dedup_horizon > window, (
+        f"[retention] dedup_horizon ({retention.dedup_horizon:.0f}s) is not longer than the freshness window "
+        f"max_envelope_age + max_clock_skew ({window:.0f}s): a replay inside the window could be taken as new"
+    )
+    started = time.time()
+    record = peer.record(record_type)
+    env = peer.craft.valid(record)
+    first = peer.send(env)
+    _log(transcript, "sent an envelope", first)
+    _accepted(first.receipts[0], "the envelope")
+    code = _challenge(record)
+    peer.wait_for(lambda: bool(_incoming_with(target, code, started)), "the record in the target's incoming folder")
+    if retention.delivered_payloads <= PURGE_WAIT:
+        # The payload may go as soon as it was handed off: purge it, as the node's own purge run would.
+        time.sleep(retention.delivered_payloads + 0.1)
+        proc = target.tamga("purge")
+        line = (proc.stdout or proc.stderr).strip().splitlines()[-1:] or ["(no output)"]
+        transcript.step("'tamga purge' on the target", exit=proc.returncode, output=line[0])
+        assert proc.returncode == 0, f"'tamga purge' failed on the target: {line[0]}"
+        purged = re.search(r"(\d+) incoming payload", proc.stdout)
+        assert purged and int(purged.group(1)) >= 1, f"'tamga purge' purged no incoming payload: {line[0]}"
+    else:
+        transcript.step(
+            "the target keeps payloads longer than the suite waits: the replay comes before any purge",
+            delivered_payloads_s=int(retention.delivered_payloads),
+        )
+    again = peer.send(env)
+    _log(transcript, "sent the same envelope again", again)
+    assert again.receipts[0].status == S.RECEIPT_STATUS_DUPLICATE, (
+        f"a replay after the purge: expected DUPLICATE, the target answered {S.Name(again.receipts[0].status)}"
+    )
+
+
+@case(
+    "IDM-002",
+    "The same envelope sent on several concurrent streams and batches is accepted once, every other copy "
+    "DUPLICATE, and handed to the national system once",
+    requirements=("FDX-IDM-2",),
+    mode="node",
+    negative=True,
+    after=("TRN-001",),
+)
+def test_idm_002_concurrent_copies_are_accepted_once(
+    peer: FakePeer, target: TargetNode, record_type: str, transcript: Any
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from tamga.conformance._peer import verify_receipts
+    from tamga.v1 import exchange_pb2_grpc
+
+    started = time.time()
+    before = _counts(target, peer)
+    record = peer.record(record_type)
+    env = peer.craft.valid(record)
+    streams, per_stream = 4, 2
+    gate = threading.Barrier(streams)
+    version = getattr(peer, "manifest_version", 0)
+
+    def one_stream(n: int) -> list[Any]:
+        with peer.open_channel(peer.tls) as channel:
+            grpc.channel_ready_future(channel).result(timeout=peer.timeout)
+            batches = [batch_of(env) for _ in range(per_stream)]
+            requests = [exchange_pb2.ExchangeRequest(batch=b, manifest_version=version) for b in batches]
+            gate.wait(timeout=peer.timeout)  # every stream's connection is up: send at once
+            stub = exchange_pb2_grpc.ExchangeServiceStub(channel)
+            responses = list(stub.Exchange(iter(requests), timeout=peer.timeout))
+        assert len(responses) == len(batches), f"stream {n}: {len(responses)} answers for {len(batches)} batches"
+        return [
+            verify_receipts(r.receipts, target=target.identity, local_id=peer.suite.node_id, sent=b).receipts[0]
+            for r, b in zip(responses, batches, strict=True)
+        ]
+
+    with ThreadPoolExecutor(max_workers=streams) as pool:
+        answers = [r for rs in pool.map(one_stream, range(streams)) for r in rs]
+    names = [S.Name(r.status).removeprefix("RECEIPT_STATUS_") for r in answers]
+    transcript.step(
+        f"sent one envelope {streams * per_stream} times: {streams} connections at once, {per_stream} batches each",
+        message_id=header_of(env).message_id,
+        answers=", ".join(f"{names.count(n)} {n}" for n in sorted(set(names))),
+    )
+    assert names.count("ACCEPTED") == 1, f"{names.count('ACCEPTED')} copies of one envelope were ACCEPTED"
+    assert names.count("DUPLICATE") == len(names) - 1, f"the other copies were answered {names}"
+    if before is not None:
+        after = _counts(target, peer)
+        assert after is not None and after["received"] == before["received"] + 1, (
+            f"'tamga status' shows {after['received'] - before['received']} more received for one envelope"  # type: ignore[index]
+        )
+        code = _challenge(record)
+        peer.wait_for(lambda: bool(_incoming_with(target, code, started)), "the record in the target's incoming folder")
+        deadline = time.monotonic() + 1.5  # the hand-off polls; give a second copy time to appear
+        while time.monotonic() < deadline:
+            time.sleep(0.25)
+        files = _incoming_with(target, code, started)
+        transcript.step("files in the incoming folder carrying the record", files=len(files))
+        assert len(files) == 1, f"the record was handed to the national system {len(files)} times"
+
+
 # -- RCP: receipts -------------------------------------------------------------------------------------
 
 
@@ -1125,6 +1257,183 @@ def test_rcp_003_invalid_record_gets_a_machine_readable_refusal(
     for r in sent.receipts:
         assert canary not in r.detail and _challenge(record) not in r.detail, "the detail reveals record contents"
     _nothing_kept(transcript, target, peer, before, 2)
+
+
+def _delivery_watch(target: TargetNode) -> float:
+    """Seconds in which a node would have sent an envelope again: a session's idle close, two delivery
+    polls and its first backoff, from the target's [delivery] (at most 15 s)."""
+    d = target.config.delivery
+    return min(15.0, d.idle_close + 2 * d.poll_interval + d.backoff_initial + 1.0)
+
+
+def _wait_counts(target: TargetNode, me: str, what: str, done: Any, timeout: float) -> dict[str, Any]:
+    """Poll the target's status of the suite's peer until ``done(counts)``; the counts then."""
+    deadline = time.monotonic() + timeout
+    while True:
+        now = target.peer_counts(me)
+        if done(now):
+            return now
+        assert time.monotonic() < deadline, f"'tamga status' did not show {what} within {timeout:.0f}s: {now}"
+        time.sleep(0.1)
+
+
+@case(
+    "RCP-005",
+    "Without a receipt for its batch the target sends the same envelope again (same message id and digest), "
+    "and 'tamga status' shows the peer failing meanwhile",
+    requirements=("FDX-RCP-5",),
+    mode="node",
+    severity="SHOULD",
+    needs=("feature:send_direction",),
+    after=("ENV-001",),
+)
+def test_rcp_005_no_receipt_means_the_same_envelope_again(
+    peer: FakePeer, target: TargetNode, record_type: str, transcript: Any
+) -> None:
+    me = peer.suite.node_id
+    before = target.peer_counts(me)
+    peer.answer_with(ReceiptMode.NONE)
+    try:
+        record = peer.record_for_target_to_send(record_type)
+        [mid] = target.submit([record], to=me)
+        peer.expect([mid])
+        transcript.step("made the target send a record; the suite answers with no receipt", message_id=mid)
+        waited = peer.wait_for(lambda: len(peer.arrivals_of(mid)) >= 2, f"the target to send {mid} a second time")
+        failing = target.peer_counts(me)
+        transcript.step(
+            "target status while no receipt comes",
+            attempts=len(peer.arrivals_of(mid)),
+            seconds=f"{waited:.2f}",
+            consecutive_failures=failing["consecutive_failures"],
+            last_error=failing["last_error"] or "-",
+        )
+        assert failing["consecutive_failures"] > before["consecutive_failures"], (
+            "'tamga status' does not count a failed delivery to the peer that gave no receipt"
+        )
+        assert failing["last_error"], "'tamga status' shows no error for the peer that gave no receipt"
+        assert failing["delivered"] == before["delivered"], "the target counted a record delivered without a receipt"
+    finally:
+        peer.answer_with(ReceiptMode.CORRECT)
+    after = _wait_counts(target, me, "the record delivered", lambda c: c["delivered"] >= before["delivered"] + 1, 30)
+    attempts = peer.arrivals_of(mid)
+    times = [a.at for a, _, _ in attempts]
+    transcript.step(
+        "after a correct receipt",
+        attempts=len(attempts),
+        gaps_s=",".join(f"{b - a:.2f}" for a, b in itertools.pairwise(times)) or "-",
+        delivered=after["delivered"],
+        consecutive_failures=after["consecutive_failures"],
+    )
+    copies = {env.SerializeToString() for _, env, _ in attempts}
+    digests = {envelope_digest(env) for _, env, _ in attempts}
+    assert len(copies) == 1 and len(digests) == 1, (
+        f"the target sent {len(copies)} different envelopes for message {mid}: it must send the same one again"
+    )
+    assert after["consecutive_failures"] == 0, "'tamga status' still shows the peer failing after a delivery"
+    _no_unexpected_calls(peer, transcript)
+
+
+@case(
+    "RCP-006",
+    "An envelope the suite's peer refuses is not sent again; the target keeps it as rejected and shows it in "
+    "'tamga status'",
+    requirements=("FDX-RCP-6",),
+    mode="node",
+    negative=True,
+    needs=("feature:send_direction",),
+    after=("ENV-001",),
+)
+def test_rcp_006_a_refused_envelope_is_not_sent_again(
+    peer: FakePeer, target: TargetNode, record_type: str, transcript: Any
+) -> None:
+    me = peer.suite.node_id
+    before = target.peer_counts(me)
+    peer.answer_with(ReceiptMode.REJECT)
+    try:
+        record = peer.record_for_target_to_send(record_type)
+        [mid] = target.submit([record], to=me)
+        peer.expect([mid])
+        waited = peer.wait_for(lambda: bool(peer.arrivals_of(mid)), f"the target's envelope {mid}")
+    finally:
+        peer.answer_with(ReceiptMode.CORRECT)
+    started = time.monotonic()
+    transcript.step(
+        "the suite answered the target's envelope REJECTED MALFORMED_RECORD", message_id=mid, seconds=f"{waited:.2f}"
+    )
+    watch = _delivery_watch(target)
+    # The target delivers in order: a record queued now arrives after any resend of the refused one.
+    _sentinel(peer, target, record_type, transcript)
+    while time.monotonic() - started < watch:
+        time.sleep(0.1)
+    copies = len(peer.arrivals_of(mid))
+    transcript.step("watched for a resend", seconds=f"{watch:.1f}", arrivals_of_the_refused_envelope=copies)
+    assert copies == 1, f"the target sent the envelope the peer refused {copies - 1} more time(s)"
+    counts = _wait_counts(target, me, "the envelope rejected", lambda c: c["rejected"] >= before["rejected"] + 1, 5)
+    row = target.outbox_state(mid)
+    doc = target.status()
+    listed = [r for r in doc.get("recent_rejections", []) if r.get("message_id") == mid]
+    transcript.step(
+        "target status",
+        rejected=counts["rejected"],
+        outbox_state=(row or {}).get("state", "none"),
+        receipt_status=(row or {}).get("receipt_status") or "-",
+        listed_as_rejected=bool(listed),
+    )
+    assert row is not None and row["state"] == "rejected", f"the target keeps the refused envelope as {row}"
+    assert listed and "MALFORMED_RECORD" in str(listed[0].get("reason")), (
+        "'tamga status' does not list the refused envelope with its reason among the recent rejections"
+    )
+    _no_unexpected_calls(peer, transcript)
+
+
+@case(
+    "RCP-007",
+    "The target keeps the suite's signed receipt for a delivered record, checkable against the suite's identity",
+    requirements=("FDX-RCP-7",),
+    mode="node",
+    needs=("feature:send_direction",),
+    after=("ENV-001",),
+)
+def test_rcp_007_the_receipt_is_kept_as_evidence(
+    peer: FakePeer, target: TargetNode, record_type: str, transcript: Any
+) -> None:
+    out = _outbound(peer, target, record_type, transcript)
+    mid, env = out["mid"], out["env"]
+    deadline = time.monotonic() + peer.timeout
+    while (row := target.outbox_state(mid)) is None or row["state"] == "queued":
+        assert time.monotonic() < deadline, f"the target did not settle {mid} after the suite's receipt"
+        time.sleep(0.1)
+    transcript.step("the target's outbox row (its store's API)", state=row["state"], receipt_id=row["receipt_id"])
+    assert row["state"] == "delivered", f"the target holds the delivered envelope as {row['state']}"
+    assert row["receipt_id"] is not None, "the target keeps no receipt for the delivered envelope"
+    evidence = target.receipt_evidence(int(row["receipt_id"]))
+    assert evidence is not None, f"the target's receipt {row['receipt_id']} is gone"
+    holder, receipt_batch, signature = evidence
+    identity = parse_identity_file(peer.suite.identity_file.read_text("utf-8"), str(peer.suite.identity_file)).peer
+    transcript.step(
+        "the kept receipt batch",
+        peer=holder,
+        receipt_batch_bytes=len(receipt_batch),
+        signature_bytes=len(signature),
+        checked_with=f"{identity.node_id} key {identity.verify_key.key_id} (the suite's identity file)",
+    )
+    assert holder == peer.suite.node_id, f"the receipt is kept as {holder!r}'s, not the suite's"
+    try:
+        identity.verify_key.verify(RECEIPT_PURPOSE, signature, receipt_batch)
+    except CryptoError as exc:
+        raise AssertionError(f"the kept receipt batch does not verify against the suite's identity: {exc}") from exc
+    rb = envelope_pb2.ReceiptBatch.FromString(receipt_batch)
+    mine = [r for r in rb.receipts if r.message_id == mid]
+    assert (rb.receiver, rb.sender) == (peer.suite.node_id, target.node_id), f"receipt of {rb.receiver} to {rb.sender}"
+    assert mine and mine[0].envelope_digest == envelope_digest(env), "the kept receipt does not name the envelope sent"
+    assert mine[0].status == S.RECEIPT_STATUS_ACCEPTED, f"the kept receipt says {S.Name(mine[0].status)}"
+    forged = bytes([signature[0] ^ 1]) + signature[1:]
+    try:
+        identity.verify_key.verify(RECEIPT_PURPOSE, forged, receipt_batch)
+    except CryptoError:
+        transcript.step("the receipt verifies; with one bit of its signature changed it does not")
+    else:
+        raise AssertionError("a changed signature also verifies: the check proves nothing")
 
 
 # -- SCH: records ---------------------------------------------------------------------------------------
