@@ -167,6 +167,31 @@ def _forgets_receipt_signatures() -> None:
     Store.settle = unsigned  # type: ignore[method-assign]
 
 
+def _no_file_limit() -> None:
+    """The outgoing folder takes a file of any size: it is read and decoded however large it is."""
+    from tamga.intake import DropFolder
+
+    init = DropFolder.__init__
+
+    def unbounded(self: DropFolder, **kwargs: Any) -> None:
+        init(self, **{**kwargs, "max_file_bytes": 1 << 62})
+
+    DropFolder.__init__ = unbounded  # type: ignore[method-assign]
+
+
+def _refuses_near_the_limit() -> None:
+    """Envelopes are refused OVERSIZE from 64 KiB under [limits] max_envelope_bytes (a margin of its own)."""
+    from tamga.inbound import Receiver
+
+    init = Receiver.__init__
+
+    def cautious(self: Receiver, **kwargs: Any) -> None:
+        init(self, **kwargs)
+        self.max_envelope_bytes -= 64 * 1024
+
+    Receiver.__init__ = cautious  # type: ignore[method-assign]
+
+
 MUTANTS: dict[str, Callable[[], None]] = {
     "reference": lambda: None,
     "accepts-tampered": _accepts_tampered,
@@ -179,6 +204,8 @@ MUTANTS: dict[str, Callable[[], None]] = {
     "resends-rejected": _resends_rejected,
     "hides-failures": _hides_failures,
     "forgets-receipt-signatures": _forgets_receipt_signatures,
+    "no-file-limit": _no_file_limit,
+    "refuses-near-the-limit": _refuses_near_the_limit,
 }
 
 

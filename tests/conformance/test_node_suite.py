@@ -235,6 +235,8 @@ MUTANT_RUNS: dict[str, tuple[list[str], dict[str, str]]] = {
     # RCP-005 is a SHOULD: only --strict makes its failure a FAIL (without it, WARN and exit 0).
     "hides-failures": (["--strict", "RCP-005", "RCP-007"], {"RCP-005": "FAIL"}),
     "forgets-receipt-signatures": (["RCP-005", "RCP-007"], {"RCP-007": "FAIL"}),
+    "no-file-limit": (["ADP-011", "IDM-004"], {"ADP-011": "FAIL"}),
+    "refuses-near-the-limit": (["--strict", "TRN-008", "TRN-010"], {"TRN-010": "FAIL"}),
 }
 
 

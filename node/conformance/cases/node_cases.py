@@ -53,6 +53,7 @@ from tamga.conformance._target import (
     check_listen_address,
     load_target,
     preflight,
+    target_channel,
 )
 from tamga.conformance.plugin import ModeSetup
 from tamga.crypto import CRYPTO_PROFILE_V1, SALT_SIZE, EncryptionKey
@@ -178,12 +179,38 @@ def prepare(
             )
     check_listen_address(suite.listen)
     facts = preflight(suite, found)
+    found.manifest_version = _federation_of(suite, found)
+    facts["manifest_version"] = str(found.manifest_version)
     return NodeSetup(found, suite, facts)
+
+
+def _federation_of(suite: SuiteIdentity, target: TargetNode) -> int:
+    """The test federation's version the target serves (0: pinned); the suite's copy is brought up to it."""
+    from tamga.conformance._federation import fetch_chain, join_target
+    from tamga.errors import ManifestError
+    from tamga.transport import TlsIdentity
+
+    tls = TlsIdentity(key_pem=suite.local.tls_key, certificate=suite.local.tls_certificate)
+    with target_channel(target, tls) as channel:
+        try:
+            response = fetch_chain(channel)
+        except grpc.RpcError as exc:
+            raise PeerSetupError(
+                f"--target {target.endpoint}: GetManifest failed ({exc.code().name}: {exc.details()})"  # type: ignore[attr-defined]
+            ) from exc
+    try:
+        return join_target(suite.home, suite.local, response, target.node_id)
+    except ManifestError as exc:
+        raise PeerSetupError(f"--peer-home {suite.home}: {exc}") from exc
 
 
 def _feature_defaults(target: TargetNode) -> dict[str, bool]:
     """What the options tell of the features a statement leaves unsaid."""
-    return {"send_direction": target.home is not None, "restart_command": target.restart_command is not None}
+    return {
+        "send_direction": target.home is not None,
+        "restart_command": target.restart_command is not None,
+        "manifest": target.manifest_version > 0,
+    }
 
 
 def configure(config: pytest.Config) -> ModeSetup:
@@ -1803,3 +1830,6 @@ def test_ver_003_unknown_fields_are_ignored(
 
 
 __all__ = ["NodeSetup", "add_options", "configure", "derive_for_node", "node_arguments", "prepare"]
+
+# The cases of a target in a test federation with the suite (manifest mode), collected with these.
+from tamga.conformance.cases.manifest_cases import *  # noqa: E402, F403
