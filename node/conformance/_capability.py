@@ -53,6 +53,11 @@ RECORD_TYPES = tuple(f.name for f in records_pb2.Record.DESCRIPTOR.oneofs_by_nam
 
 #: Known features: name -> (default, what it means).
 FEATURES: dict[str, tuple[bool, str]] = {
+    "manifest": (
+        False,
+        "node mode: the target and the suite's test identity are members of one federation manifest "
+        "(the target's GetManifest returns a chain)",
+    ),
     "restart_command": (False, "node mode: the suite may restart the target (with --restart-command)"),
     "send_direction": (True, "node mode: the suite can make the target send (it can use the drop folders)"),
     "tls": (True, "the peer port speaks TLS with pinned certificates"),

@@ -43,6 +43,7 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from tamga.config import load_config
 from tamga.conformance._craft import Crafter, batch_of, header_of, sample_record
+from tamga.conformance._federation import SuiteFederation
 from tamga.conformance._target import PeerSetupError, SuiteIdentity, TargetNode, target_channel
 from tamga.crypto import CRYPTO_PROFILE_V1, SigningKey, digest
 from tamga.errors import CryptoError
@@ -211,7 +212,7 @@ class _Servicer(exchange_pb2_grpc.ExchangeServiceServicer):
             signed = self.peer._answer(request, fp)
             if signed is None:
                 context.abort(grpc.StatusCode.UNAVAILABLE, "the suite's peer sends no receipt for this batch (a test)")
-            yield exchange_pb2.ExchangeResponse(receipts=signed)
+            yield exchange_pb2.ExchangeResponse(receipts=signed, manifest_version=self.peer.manifest_version)
 
     def GetIdentity(self, request: Any, context: grpc.ServicerContext) -> Any:
         self.peer._note_call("GetIdentity")
@@ -222,9 +223,11 @@ class _Servicer(exchange_pb2_grpc.ExchangeServiceServicer):
         )
 
     def GetManifest(self, request: Any, context: grpc.ServicerContext) -> Any:
-        # A node with a federation manifest asks its peers for newer versions (gossip); the suite holds none.
+        # A member of a test federation with the suite fetches newer versions and revocations from it (gossip).
         self.peer._note_call("GetManifest")
-        return exchange_pb2.GetManifestResponse()
+        if self.peer.federation is None:
+            return exchange_pb2.GetManifestResponse()
+        return self.peer.federation.answer(request.from_version)
 
 
 class _Unexpected(grpc.GenericRpcHandler):
@@ -264,6 +267,10 @@ class FakePeer:
         self._channel: grpc.Channel | None = None
         self.tls = TlsIdentity(key_pem=suite.local.tls_key, certificate=suite.local.tls_certificate)
         self.directory = PeerDirectory([target.identity])
+        # The test federation, when the target admitted the suite by one (manifest mode); None when pinned.
+        self.federation = SuiteFederation.load(suite.home, suite.node_id, suite.local.signing_key)
+        if self.federation is not None:
+            self.craft = Crafter(self.federation.undated_identity(suite.local), target.identity)
 
     # -- life cycle --
 
@@ -335,14 +342,22 @@ class FakePeer:
     def stub(self) -> exchange_pb2_grpc.ExchangeServiceStub:
         return exchange_pb2_grpc.ExchangeServiceStub(self.channel)
 
-    def exchange(self, *batches: Any, manifest_version: int = 0) -> list[Sent]:
+    @property
+    def manifest_version(self) -> int:
+        """The test federation's version the suite holds (0: pinned mode), carried as a member carries it."""
+        return self.federation.version if self.federation is not None else 0
+
+    def exchange(self, *batches: Any, manifest_version: int | None = None) -> list[Sent]:
         """Send ``batches`` on one Exchange stream; the target's receipts for each, verified.
+
+        Each request carries ``manifest_version`` (default: the version the suite holds).
 
         Raises:
             ReceiptNotTrusted: an answer is not the target's signed receipt for that batch.
             grpc.RpcError: the target ended the stream with an error.
         """
-        requests = [exchange_pb2.ExchangeRequest(batch=b, manifest_version=manifest_version) for b in batches]
+        version = self.manifest_version if manifest_version is None else manifest_version
+        requests = [exchange_pb2.ExchangeRequest(batch=b, manifest_version=version) for b in batches]
         responses = list(self.stub.Exchange(iter(requests), timeout=self.timeout))
         if len(responses) != len(batches):
             raise ReceiptNotTrusted(f"{len(responses)} receipt batch(es) for {len(batches)} envelope batch(es)")

@@ -174,6 +174,8 @@ class TargetNode:
     identity: Peer
     home: Path | None = None
     restart_command: str | None = None
+    manifest_version: int = 0
+    """The test federation's version the target serves to the suite (0: the suite is pinned); set before any case."""
 
     @property
     def node_id(self) -> str:

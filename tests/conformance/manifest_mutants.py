@@ -1,0 +1,31 @@
+"""Node mutants of the manifest cases, run like those of mutant_nodes.py (``run MUTANT --home HOME``).
+
+Kept apart from mutant_nodes.py so the launcher there stays as it is; this one
+adds its mutants to the same table and hands over to the same ``main``.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from mutant_nodes import MUTANTS, main
+
+
+def _ignores_revocations() -> None:
+    """Key revocations are fetched with the manifest but never kept: a revoked key stays valid."""
+    from tamga.federation import FederationState
+
+    def ignore(self: FederationState, signed: object) -> list[object]:
+        return []
+
+    FederationState.add_revocations = ignore  # type: ignore[method-assign, assignment]
+
+
+MANIFEST_MUTANTS = {"ignores-revocations": _ignores_revocations}
+MUTANTS.update(MANIFEST_MUTANTS)
+
+if __name__ == "__main__":
+    sys.exit(main())
