@@ -192,6 +192,18 @@ def _refuses_near_the_limit() -> None:
     Receiver.__init__ = cautious  # type: ignore[method-assign]
 
 
+def _naive_xml() -> None:
+    """National XML is parsed as it comes: DTDs loaded, entities resolved, the network allowed."""
+    import tamga.adapters.eaeu._adapter as eaeu
+    from lxml import etree
+
+    def naive(data: bytes, *, adapter: str = "", source: str = "") -> Any:
+        parser = etree.XMLParser(resolve_entities=True, load_dtd=True, no_network=False, huge_tree=True)
+        return etree.fromstring(data, parser)
+
+    eaeu.parse_xml = naive  # type: ignore[assignment]
+
+
 MUTANTS: dict[str, Callable[[], None]] = {
     "reference": lambda: None,
     "accepts-tampered": _accepts_tampered,
@@ -206,6 +218,7 @@ MUTANTS: dict[str, Callable[[], None]] = {
     "forgets-receipt-signatures": _forgets_receipt_signatures,
     "no-file-limit": _no_file_limit,
     "refuses-near-the-limit": _refuses_near_the_limit,
+    "naive-xml": _naive_xml,
 }
 
 

@@ -86,7 +86,7 @@ class Target:
         return proc, json.loads(path.read_text("utf-8"))
 
 
-def make_target(root: Path, mutant: str) -> Target:
+def make_target(root: Path, mutant: str, adapter: str = "json") -> Target:
     """A target node folder (TLS, fast delivery) and a suite identity made with 'tamga conformance peer-init'.
 
     The identity is pinned in the target with 'tamga peer add', as its operator would.
@@ -94,7 +94,9 @@ def make_target(root: Path, mutant: str) -> Target:
     root.mkdir(parents=True, exist_ok=True)
     port = free_port()
     home = root / "kz"
-    init_home(home, node_id="KZ", country="KZ", authority="Customs of KZ (test)", listen=f"127.0.0.1:{port}")
+    init_home(
+        home, node_id="KZ", country="KZ", authority="Customs of KZ (test)", listen=f"127.0.0.1:{port}", adapter=adapter
+    )
     patch_config(home, "delivery", FAST_DELIVERY)
     patch_config(home, "server", {"grace": "1s"})
     # Received payloads may be purged right after hand-off, so RPL-005 replays an envelope whose payload is gone.
@@ -166,6 +168,8 @@ def test_the_reference_node_passes_every_case_with_every_report_written(referenc
     # The target pinned the suite: the cases of a target in a test federation do not apply (test_manifest_suite).
     expected = {c.id: "NOT-APPLICABLE" if "feature:manifest" in c.needs else "PASS" for c in cases_for("node")}
     assert "NOT-APPLICABLE" in expected.values() and caps_manifest(report) is False
+    # Its national format is JSON: the XML cases do not apply (test_an_xml_target_refuses_hostile_national_files).
+    expected.update({c.id: "NOT-APPLICABLE" for c in cases_for("node") if "feature:xml" in c.needs})
     assert got == expected, {k: v for k, v in got.items() if v != expected[k]}
     assert report["verdict"] == "PASS"
     caps = report["capabilities"]
@@ -261,6 +265,18 @@ def test_a_mutant_node_fails_exactly_the_cases_of_what_it_breaks(
     assert {k: v for k, v in got.items() if v != "PASS"} == broken, describe(proc)
     assert set(broken) < set(got), "the run must also hold cases the mutant passes"
     assert report["verdict"] == "FAIL"
+
+
+@pytest.mark.parametrize(("mutant", "verdict"), [("reference", "PASS"), ("naive-xml", "FAIL")])
+def test_an_xml_target_refuses_hostile_national_files(
+    mutant: str, verdict: str, tmp_path: Path, running: list[Target]
+) -> None:
+    """A node with the eaeu adapter (XML): the DTD and entity case applies, derived from its adapter."""
+    target = launch(make_target(tmp_path, mutant, adapter="eaeu"), running)
+    proc, report = target.run_suite("--case", "SCH-009")
+    assert proc.returncode == (0 if verdict == "PASS" else 1), describe(proc)
+    assert report["capabilities"]["statement"]["features"]["xml"] is True
+    assert statuses(report) == {"ENV-001": "PASS", "ADP-010": "PASS", "SCH-009": verdict}, describe(proc)
 
 
 # -- bad input: one line, exit 2, before any case ------------------------------------------------

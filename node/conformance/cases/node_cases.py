@@ -27,8 +27,10 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
 import re
 import shlex
+import socket
 import ssl
 import threading
 import time
@@ -74,6 +76,8 @@ R = envelope_pb2.RejectReason
 EXCHANGE_SERVICE = exchange_pb2.DESCRIPTOR.services_by_name["ExchangeService"].full_name
 GRPC_MESSAGE_LIMIT = 32 * 1024 * 1024
 """The gRPC message size Tamga nodes accept; a batch above it ends the stream RESOURCE_EXHAUSTED."""
+UNDER_LIMIT = 16
+"""Bytes: how far under the receiver's size limit TRN-010's envelope is."""
 PURGE_WAIT = 10.0
 """Seconds: a target keeping received payloads at most this long after hand-off has one purged in RPL-005."""
 
@@ -280,7 +284,10 @@ def derive_for_node(target: TargetNode, facts: dict[str, str]) -> Capabilities:
     features.update(_feature_defaults(target))
     adapter = ""
     if target.home is not None:
+        from tamga.conformance._capability import adapter_features
+
         adapter = target.config.adapter.name
+        features.update(adapter_features(target.adapter()))  # an XML national format: the DTD case applies
     caps = Capabilities(
         node_id=target.node_id,
         country=target.identity.country,
@@ -347,6 +354,11 @@ def _log(transcript: Any, what: str, sent: Sent) -> None:
             reason=_name(r.reason) if r.status == S.RECEIPT_STATUS_REJECTED else "-",
             detail=r.detail or "-",
         )
+
+
+def _envelope_bytes(env: Any) -> int:
+    """An envelope's size as a receiver measures it against max_envelope_bytes: header, body and signature."""
+    return len(env.header) + len(env.body) + len(env.signature)
 
 
 def _rejected(receipt: Any, allowed: Collection[int], what: str) -> None:
@@ -593,6 +605,55 @@ def test_trn_008_oversize_is_refused_and_the_node_keeps_serving(
     after = peer.send(peer.craft.valid(peer.record(record_type)))
     _log(transcript, "then a valid envelope", after)
     _accepted(after.receipts[0], "a valid envelope after oversized input")
+
+
+@case(
+    "TRN-010",
+    "An envelope just under the size limit is accepted and its record handed to the national system intact",
+    requirements=("FDX-TRN-10",),
+    mode="node",
+    severity="SHOULD",
+    after=("TRN-001",),
+)
+def test_trn_010_an_envelope_just_under_the_limit_is_accepted(
+    peer: FakePeer, target: TargetNode, record_type: str, transcript: Any
+) -> None:
+    limit = target.limits().max_envelope_bytes
+    # A batch of one travels in one gRPC message: stay below that limit too, whatever [limits] says.
+    size = min(limit, GRPC_MESSAGE_LIMIT - 64 * 1024) - UNDER_LIMIT
+    transcript.step(
+        "envelope size limit",
+        max_envelope_bytes=limit,
+        source="target's [limits]" if target.home else "the documented default ([limits] max_envelope_bytes)",
+        aiming_at=size,
+    )
+    started = time.time()
+    record = peer.record(record_type)
+    code = _challenge(record)
+    n = 0
+    for _ in range(4):  # the text's length prefix may grow by a byte: converge on the size exactly
+        pad = ("TAMGA-PAD-" * (n // 10 + 1))[:n]
+        record.meta.source_record_ref = f"{code}-{pad}"
+        env = peer.craft.valid(record)
+        missing = size - _envelope_bytes(env)
+        if missing == 0:
+            break
+        n += missing
+    assert _envelope_bytes(env) <= limit, "the suite could not make an envelope under the limit"
+    sent = peer.send(env)
+    _log(transcript, f"sent an envelope {limit - _envelope_bytes(env)} bytes under the limit", sent)
+    _accepted(sent.receipts[0], "an envelope just under the size limit")
+    if target.home is None:
+        transcript.step("no local interface (--target-home): the hand-off was not checked")
+        return
+    peer.wait_for(lambda: bool(_incoming_with(target, code, started)), "the record in the target's incoming folder")
+    [handed] = _incoming_with(target, code, started)
+    data = handed.read_bytes()
+    transcript.step("the record was handed to the national system", file=handed.name, file_bytes=len(data))
+    assert f"{code}-{pad}".encode() in data, (
+        f"the hand-off file {handed.name} does not hold the record's {len(pad)}-character text intact"
+    )
+    assert peer.health() == "SERVING", "the target stopped serving after an envelope near the limit"
 
 
 # -- ENV: what the target sends ------------------------------------------------------------------
@@ -1712,6 +1773,132 @@ def test_idm_004_a_broken_national_file_is_refused_whole(
     _sentinel(peer, target, record_type, transcript)
     sent = peer.arrivals_carrying(code)
     assert not sent, f"{len(sent)} record(s) of the refused file reached the peer"
+    _no_unexpected_calls(peer, transcript)
+
+
+@case(
+    "ADP-011",
+    "A national file larger than [limits] max_file_bytes is refused whole with a report naming its size and the "
+    "limit, and nothing of it is sent",
+    requirements=("FDX-ADP-6",),
+    mode="node",
+    negative=True,
+    needs=("feature:send_direction",),
+    after=("ADP-010",),
+)
+def test_adp_011_a_file_over_the_size_limit_is_refused_whole(
+    peer: FakePeer, target: TargetNode, record_type: str, transcript: Any
+) -> None:
+    config = target.config
+    limit = config.limits.max_file_bytes
+    adapter = target.adapter()
+    code = f"TAMGA-CONFORMANCE-{uuid.uuid4().hex[:12].upper()}"
+    data, _ = challenge_file(
+        adapter,
+        code=code,
+        sender_country=target.identity.country,
+        receiver_country=peer.suite.local.country,
+        prefer=(record_type,),
+    )
+    size = limit + 1
+    name = f"conformance-oversize-{code.lower()}{adapter.file_suffix}"
+    folder = config.path(config.folders.outgoing)
+    # A valid national file, then zeros up to one byte over the limit: written sparse, so even a large
+    # limit costs no disk space and no time; renamed into place whole, as a national system must.
+    tmp = folder / f".{name}.conformance.tmp"
+    tmp.write_bytes(data)
+    os.truncate(tmp, size)
+    path = folder / name
+    os.replace(tmp, path)
+    transcript.step(
+        "dropped a national file one byte over the limit",
+        file=name,
+        file_bytes=size,
+        max_file_bytes=limit,
+        valid_part_bytes=len(data),
+        challenge=code,
+    )
+    assert _taken(target, path, transcript) == "failed", "the target took a file over max_file_bytes"
+    failed = config.path(config.folders.failed)
+    report = failed / (name + ".error.json")
+    assert report.exists(), f"no error report {report.name} beside the refused file"
+    error = json.loads(report.read_text("utf-8")).get("error", {})
+    message = str(error.get("message", ""))
+    transcript.step("the error report", kind=error.get("kind"), message=message)
+    assert str(size) in message and str(limit) in message, (
+        f"the error report does not name the file's size {size} and the limit {limit}: {message!r}"
+    )
+    (failed / name).unlink(missing_ok=True)  # the suite's own test file: no operator needs it
+    _sentinel(peer, target, record_type, transcript)
+    sent = peer.arrivals_carrying(code)
+    assert not sent, f"{len(sent)} record(s) of the refused file reached the peer"
+    _no_unexpected_calls(peer, transcript)
+
+
+@case(
+    "SCH-009",
+    "A national XML file with a DTD, an external entity or an entity bomb is moved to failed/ with a report; "
+    "nothing is fetched or sent and the node stays healthy",
+    requirements=("FDX-SCH-5",),
+    mode="node",
+    negative=True,
+    needs=("feature:xml", "feature:send_direction"),
+    after=("ADP-010",),
+)
+def test_sch_009_hostile_xml_in_the_outgoing_folder_is_refused(
+    peer: FakePeer, target: TargetNode, record_type: str, transcript: Any
+) -> None:
+    from tamga.adapters.sdk.testing import HOSTILE_XML_PROLOGS
+
+    adapter = target.adapter()
+    code = f"TAMGA-CONFORMANCE-{uuid.uuid4().hex[:12].upper()}"
+    data, _ = challenge_file(
+        adapter,
+        code=code,
+        sender_country=target.identity.country,
+        receiver_country=peer.suite.local.country,
+        prefer=(record_type,),
+    )
+    start = data.index(b"<", data.index(b"?>") + 2) if data.startswith(b"<?xml") else 0
+    failed = target.config.path(target.config.folders.failed)
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as trap:
+        # The external entity names a URL on a port the suite listens on: a node that fetches it is seen.
+        trap.bind(("127.0.0.1", 0))
+        trap.listen(8)
+        trap.setblocking(False)
+        url = f"http://127.0.0.1:{trap.getsockname()[1]}/tamga-conformance-{code.lower()}"
+        prologs = {**HOSTILE_XML_PROLOGS, "external-entity": f'<!DOCTYPE r [<!ENTITY xxe SYSTEM "{url}">]>\n'.encode()}
+        dropped = []
+        for kind, prolog in prologs.items():
+            hostile = data[:start] + prolog + data[start:]
+            if kind != "dtd":  # use the entity, so a parser resolving it would put it into a record
+                hostile = hostile.replace(b"</", (b"&xxe;" if kind == "external-entity" else b"&d;") + b"</", 1)
+            path = target.drop(f"conformance-{kind}-{code.lower()}{adapter.file_suffix}", hostile)
+            transcript.step(f"dropped the {adapter.name} file with {kind.replace('-', ' ')}", file=path.name)
+            dropped.append((kind, path))
+        for kind, path in dropped:
+            assert _taken(target, path, transcript) == "failed", f"the target took the file with {kind}"
+            report = failed / (path.name + ".error.json")
+            assert report.exists(), f"no error report {report.name} beside the file with {kind}"
+            error = json.loads(report.read_text("utf-8")).get("error", {})
+            transcript.step("the error report", file=report.name, kind=error.get("kind"), message=error.get("message"))
+            assert error.get("message"), f"the error report of the file with {kind} gives no reason"
+        _sentinel(peer, target, record_type, transcript)
+        try:
+            conn, _ = trap.accept()
+        except BlockingIOError:
+            fetched = False
+        else:
+            conn.close()
+            fetched = True
+    transcript.step("the external entity's URL was fetched", fetched=fetched, url=url)
+    assert not fetched, f"the target fetched the external entity {url}"
+    sent = peer.arrivals_carrying(code)
+    assert not sent, f"{len(sent)} record(s) of the refused XML files reached the peer"
+    for service in ("", EXCHANGE_SERVICE):
+        status = peer.health(service)
+        transcript.step("health after the hostile files", service=service or "(server)", status=status)
+        assert status == "SERVING", f"after the hostile XML files the health of {service or 'the server'} is {status}"
     _no_unexpected_calls(peer, transcript)
 
 
