@@ -35,6 +35,7 @@ from tamga.federation import (
     KeyInfo,
     VerifiedManifest,
     make_revocation,
+    manifest_hash,
     sign_manifest,
     successor_proposal,
 )
@@ -167,12 +168,14 @@ class SuiteFederation:
             encryption_key=EncryptionKey.from_seed(local.encryption_key.seed, version=found["encryption"]),
         )
 
-    def add_spare_signing_key(self) -> tuple[SigningKey, VerifiedManifest]:
+    def add_spare_signing_key(self, *, ending: tuple[str, float] | None = None) -> tuple[SigningKey, VerifiedManifest]:
         """A new signing key of the test identity, listed by a new version; held in memory only.
 
         The key starts a second before the earliest of the identity's listed
         signing keys, so it is never the identity's *current* key: the target
         keeps verifying the suite's receipts with the configured key.
+        ``ending`` (key id, until) ends another key in the same version: a
+        rotation from that key to the new one.
         """
         member = self.current.member(self.node_id)
         if member is None:
@@ -182,11 +185,12 @@ class SuiteFederation:
         key = federation_pb2.MemberKey(key_id=spare.key_id, public_key=spare.public.raw)
         if all(s is not None for s in starts):
             key.valid_from.FromNanoseconds(int((min(s for s in starts if s is not None) - 1.0) * 1e9))
-        version = self.publish(
-            Changes(new_keys=[(self.node_id, "signing", key)]),
-            f"conformance: spare signing key {spare.key_id} of the test identity {self.node_id}",
-        )
-        return spare, version
+        changes = Changes(new_keys=[(self.node_id, "signing", key)])
+        summary = f"conformance: spare signing key {spare.key_id} of the test identity {self.node_id}"
+        if ending is not None:
+            changes.key_ends.append((self.node_id, ending[0], ending[1]))
+            summary += f", replacing {ending[0]}"
+        return spare, self.publish(changes, summary)
 
     def revoke(self, key_id: str, reason: str) -> float:
         """Revoke one of the test identity's keys, signed with its configured key; when it took effect."""
@@ -246,6 +250,13 @@ def join_target(home: Any, local: LocalIdentity, response: Any, target_id: str) 
             f"node {target_id} serves a federation manifest but the suite's test identity holds none: sign the "
             f"test federation's genesis with both nodes and apply it to both "
             f"('tamga federation apply GENESIS --home {home}')"
+        )
+    genesis = manifest_hash(response.manifests[0].manifest)
+    if genesis != mine.state.chain[0].hash:
+        raise ManifestError(
+            f"node {target_id} serves another federation than the suite's test identity holds (genesis sha256 "
+            f"{genesis.hex()[:16]}..., the suite's {mine.state.chain[0].hash.hex()[:16]}...): apply the test "
+            "federation's genesis to both"
         )
     mine.catch_up(response, target_id)
     if mine.current.member(node_id) is None or mine.current.member(target_id) is None:

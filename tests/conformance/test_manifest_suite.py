@@ -17,6 +17,7 @@ One reference process serves the module; the mutant runs once in its own.
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import time
@@ -30,13 +31,13 @@ from tamga.conformance import cases_for
 from tamga.federation import FederationState
 from tamga.home import export_identity, init_home, load_local_identity
 from tamga.tools.federation import free_port, patch_config
-from test_node_suite import FAST_DELIVERY, Target, describe, statuses, tamga
+from test_node_suite import FAST_DELIVERY, Target, assert_usage_error, describe, statuses, tamga
 
 pytestmark = pytest.mark.slow
 
 MANIFEST_LAUNCHER = Path(__file__).resolve().with_name("manifest_mutants.py")
 SUITE_TYPES = "declaration_snapshot,contact_point_message"
-MANIFEST_CASES = {"ENV-010", "ENV-013", "HLT-004"}
+MANIFEST_CASES = {"ENV-009", "ENV-010", "ENV-013", "HLT-004"}
 
 
 def make_federated_target(root: Path, mutant: str) -> Target:
@@ -96,8 +97,15 @@ def test_the_reference_node_in_a_test_federation_passes_every_case(federated: Ta
     assert MANIFEST_CASES <= set(planned)
     assert report["plan"] == planned and not report["development"]
     got = statuses(report)
-    assert got == dict.fromkeys(planned, "PASS"), {k: v for k, v in got.items() if v != "PASS"}
-    assert report["capabilities"]["statement"]["features"]["manifest"] is True
+    features = report["capabilities"]["statement"]["features"]
+    assert features["manifest"] is True
+    # Every case passes but those needing a feature this node lacks (an XML national format, say).
+    expected = {
+        c.id: "PASS" if all(features.get(n.removeprefix("feature:"), True) for n in c.needs) else "NOT-APPLICABLE"
+        for c in cases_for("node")
+    }
+    assert all(expected[c] == "PASS" for c in MANIFEST_CASES)
+    assert got == expected, {k: v for k, v in got.items() if v != expected[k]}
     # The suite signed versions of its own (a spare key, its revocation); the target adopted every one.
     suite_chain = FederationState.load(federated.peer_home / "federation")
     target_chain = FederationState.load(federated.home / "federation")
@@ -157,3 +165,14 @@ def test_a_node_that_ignores_revocations_fails_env_010_only(tmp_path: Path) -> N
     finally:
         stop(target.home)
         proc.wait(30)
+
+
+def test_a_suite_identity_without_the_chain_stops_before_any_case(federated: Target, tmp_path: Path) -> None:
+    """The target serves a chain, the suite's copy of its identity holds none: one line, exit 2, no report."""
+    bare = tmp_path / "suite-without-chain"
+    shutil.copytree(federated.peer_home, bare, ignore=shutil.ignore_patterns("federation"))
+    args = federated.node_args(local=False)
+    args[args.index(str(federated.peer_home))] = str(bare)
+    proc = tamga("conformance", "node", *args, "--report-dir", tmp_path / "r")
+    assert_usage_error(proc, "serves a federation manifest", "holds none", "tamga federation apply")
+    assert not (tmp_path / "r").exists()

@@ -8,7 +8,7 @@ need that (capability ``manifest``, derived from the target's GetManifest
 returning a chain); against a pinned target they are NOT-APPLICABLE.
 
 Under threshold 1 the suite signs versions of its own alone, as any member
-may: it lists a spare signing key (ENV-010) or takes a sending right away
+may: it lists spare signing keys (ENV-009, ENV-010) or takes a sending right away
 from itself (ENV-013) and the target learns of it by gossip, the way it learns
 from a real member: the suite's next ExchangeRequest carries the newer
 version, the target fetches it from the suite's peer with GetManifest, and
@@ -23,6 +23,7 @@ imports them) and use its fixtures.
 from __future__ import annotations
 
 import dataclasses
+import time
 from typing import Any
 
 from tamga.conformance._catalogue import case
@@ -36,6 +37,7 @@ from tamga.federation._manifest import RECORD_TYPES
 from tamga.v1 import envelope_pb2
 
 __all__ = [
+    "test_env_009_a_rotated_key_is_accepted_until_it_ends",
     "test_env_010_an_envelope_signed_with_a_revoked_key_is_refused",
     "test_env_013_a_record_type_no_agreement_allows_is_refused",
     "test_hlt_004_get_manifest_returns_the_chain_in_order",
@@ -186,3 +188,45 @@ def test_env_010_an_envelope_signed_with_a_revoked_key_is_refused(
         sent.receipts[0], [R.REJECT_REASON_KEY_NOT_VALID], f"an envelope signed with the revoked {spare.key_id}"
     )
     h._accepted(sent.receipts[1], f"an envelope signed with {peer.suite.local.signing_key.key_id} (not revoked)")
+
+
+ROTATION_OVERLAP = 3.0
+"""Seconds the old key of ENV-009's rotation stays valid after the version that replaces it."""
+
+
+@case(
+    "ENV-009",
+    "After a key rotation the new key is accepted as soon as the manifest lists it, the old one only until it ends",
+    requirements=("FDX-ENV-9",),
+    mode="node",
+    negative=True,
+    needs=MANIFEST,
+    after=("TRN-001",),
+)
+def test_env_009_a_rotated_key_is_accepted_until_it_ends(
+    peer: FakePeer, target: TargetNode, record_type: str, transcript: Any
+) -> None:
+    h = _helpers()
+    fed = _federation(peer)
+    old, listed = fed.add_spare_signing_key()
+    with_old = Crafter(dataclasses.replace(peer.suite.local, signing_key=old), target.identity)
+    first = peer.send(with_old.valid(peer.record(record_type)))
+    h._log(transcript, f"sent an envelope signed with {old.key_id}, listed by version {listed.version}", first)
+    h._accepted(first.receipts[0], f"an envelope signed with {old.key_id}, the key before the rotation")
+    ends = time.time() + ROTATION_OVERLAP
+    new, rotated = fed.add_spare_signing_key(ending=(old.key_id, ends))
+    with_new = Crafter(dataclasses.replace(peer.suite.local, signing_key=new), target.identity)
+    transcript.step("the suite rotated", old=old.key_id, new=new.key_id, version=rotated.version,
+                    old_key_ends_in_s=f"{ROTATION_OVERLAP:.0f}")  # fmt: skip
+    during = peer.send(with_new.valid(peer.record(record_type)), with_old.valid(peer.record(record_type)))
+    h._log(transcript, f"sent envelopes signed with the new {new.key_id} and the old {old.key_id}", during)
+    h._accepted(during.receipts[0], f"the new key {new.key_id} as soon as version {rotated.version} lists it")
+    assert time.time() < ends, "the overlap ended before the suite could send with the old key (a slow target?)"
+    h._accepted(during.receipts[1], f"the old key {old.key_id} within its validity")
+    wait = ends + 0.5 - time.time()
+    if wait > 0:
+        time.sleep(wait)  # bounded: ROTATION_OVERLAP at most
+    after = peer.send(with_old.valid(peer.record(record_type)), with_new.valid(peer.record(record_type)))
+    h._log(transcript, f"after the old key ended: envelopes signed with {old.key_id} and {new.key_id}", after)
+    h._rejected(after.receipts[0], [R.REJECT_REASON_KEY_NOT_VALID], f"the old key {old.key_id} after it ended")
+    h._accepted(after.receipts[1], f"the new key {new.key_id}")
