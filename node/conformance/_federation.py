@@ -32,7 +32,6 @@ from tamga.errors import ManifestError
 from tamga.federation import (
     Changes,
     FederationState,
-    KeyInfo,
     VerifiedManifest,
     make_revocation,
     manifest_hash,
@@ -42,7 +41,7 @@ from tamga.federation import (
 from tamga.protocol import LocalIdentity
 from tamga.v1 import exchange_pb2, exchange_pb2_grpc, federation_pb2
 
-__all__ = ["SuiteFederation", "join_target"]
+__all__ = ["SuiteFederation", "fetch_chain", "join_target"]
 
 
 class SuiteFederation:
@@ -217,11 +216,6 @@ class SuiteFederation:
             if response.revocations:
                 self.state.add_revocations(response.revocations)
             return offer.adopted
-
-
-def signing_key_info(version: VerifiedManifest, node_id: str, key_id: str) -> KeyInfo | None:
-    member = version.member(node_id)
-    return member.signing_key(key_id) if member is not None else None
 
 
 def fetch_chain(channel: grpc.Channel, from_version: int = 1, timeout: float = 10.0) -> Any:

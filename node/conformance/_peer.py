@@ -268,7 +268,11 @@ class FakePeer:
         self.tls = TlsIdentity(key_pem=suite.local.tls_key, certificate=suite.local.tls_certificate)
         self.directory = PeerDirectory([target.identity])
         # The test federation, when the target admitted the suite by one (manifest mode); None when pinned.
-        self.federation = SuiteFederation.load(suite.home, suite.node_id, suite.local.signing_key)
+        self.federation = (
+            SuiteFederation.load(suite.home, suite.node_id, suite.local.signing_key)
+            if target.manifest_version > 0
+            else None
+        )
         if self.federation is not None:
             self.craft = Crafter(self.federation.undated_identity(suite.local), target.identity)
 
