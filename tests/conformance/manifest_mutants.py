@@ -24,7 +24,14 @@ def _ignores_revocations() -> None:
     FederationState.add_revocations = ignore  # type: ignore[method-assign, assignment]
 
 
-MANIFEST_MUTANTS = {"ignores-revocations": _ignores_revocations}
+def _ignores_agreements() -> None:
+    """Every record type is taken from every member: the manifest's agreements are not checked on receipt."""
+    from tamga.protocol import Policy
+
+    Policy.allows = lambda self, sender, receiver, record_type: True  # type: ignore[method-assign]
+
+
+MANIFEST_MUTANTS = {"ignores-revocations": _ignores_revocations, "ignores-agreements": _ignores_agreements}
 MUTANTS.update(MANIFEST_MUTANTS)
 
 if __name__ == "__main__":

@@ -9,7 +9,8 @@ send only the sample record types; each signs, each applies. Then:
 - every node case (the pinned-mode ones too) passes through ``tamga
   conformance node``, the manifest cases included, and the suite's copy of the
   chain is the target's (the versions it signed during the run reached it);
-- a node that ignores key revocations fails ENV-010 and only it.
+- a node that ignores key revocations fails ENV-010 and only it; one that
+  ignores agreements fails ENV-013 and only it.
 
 One reference process serves the module; the mutant runs once in its own.
 """
@@ -139,12 +140,21 @@ def test_a_second_run_passes_the_manifest_cases_again(federated: Target) -> None
     assert {k: got[k] for k in MANIFEST_CASES} == dict.fromkeys(MANIFEST_CASES, "PASS"), got
 
 
-def test_a_node_that_ignores_revocations_fails_env_010_only(tmp_path: Path) -> None:
-    target = make_federated_target(tmp_path, "ignores-revocations")
+#: mutant of manifest_mutants.py -> (the case it must fail, what its failure names)
+MUTANT_CASES = {
+    "ignores-revocations": ("ENV-010", "KEY_NOT_VALID"),
+    "ignores-agreements": ("ENV-013", "NO_AGREEMENT"),
+}
+
+
+@pytest.mark.parametrize("mutant", list(MUTANT_CASES))
+def test_a_mutant_fails_exactly_its_manifest_case(mutant: str, tmp_path: Path) -> None:
+    broken, reason = MUTANT_CASES[mutant]
+    target = make_federated_target(tmp_path, mutant)
     log = tmp_path / "node.log"
     with open(log, "ab") as out:
         proc = subprocess.Popen(
-            [sys.executable, str(MANIFEST_LAUNCHER), "run", "ignores-revocations", "--home", str(target.home)],
+            [sys.executable, str(MANIFEST_LAUNCHER), "run", mutant, "--home", str(target.home)],
             stdout=out,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -159,9 +169,9 @@ def test_a_node_that_ignores_revocations_fails_env_010_only(tmp_path: Path) -> N
         run, report = target.run_suite(*args, local=False)
         assert run.returncode == 1, describe(run)
         got = statuses(report)
-        assert {k: v for k, v in got.items() if v != "PASS"} == {"ENV-010": "FAIL"}, describe(run)
-        failure = next(r for r in report["results"] if r["id"] == "ENV-010")
-        assert "KEY_NOT_VALID" in json.dumps(failure), failure
+        assert {k: v for k, v in got.items() if v != "PASS"} == {broken: "FAIL"}, describe(run)
+        failure = next(r for r in report["results"] if r["id"] == broken)
+        assert reason in json.dumps(failure), failure
     finally:
         stop(target.home)
         proc.wait(30)
