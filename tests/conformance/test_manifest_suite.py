@@ -186,3 +186,24 @@ def test_a_suite_identity_without_the_chain_stops_before_any_case(federated: Tar
     proc = tamga("conformance", "node", *args, "--report-dir", tmp_path / "r")
     assert_usage_error(proc, "serves a federation manifest", "holds none", "tamga federation apply")
     assert not (tmp_path / "r").exists()
+
+
+def test_a_statement_claiming_a_manifest_for_a_pinned_target_is_refused(tmp_path: Path) -> None:
+    """A pinned target (no chain) and a statement saying manifest = true: one line, exit 2."""
+    from test_node_suite import make_target
+
+    target = make_target(tmp_path / "pinned", "reference")
+    target.proc = start("reference", target.home, target.root / "node.log")
+    try:
+        statement = tmp_path / "caps.toml"
+        statement.write_text(
+            '[statement]\nprotocol_versions = [1]\nrecord_types = ["declaration_snapshot"]\n'
+            "[features]\nmanifest = true\n",
+            "utf-8",
+        )
+        args = target.node_args(local=False)
+        proc = tamga("conformance", "node", *args, "--capabilities", statement, "--report-dir", tmp_path / "r")
+        assert_usage_error(proc, "manifest = true", "serves no federation manifest")
+    finally:
+        stop(target.home)
+        target.proc.wait(30)

@@ -106,7 +106,7 @@ def test_hlt_004_get_manifest_returns_the_chain_in_order(peer: FakePeer, transcr
     assert got == list(range(start, newest + 1)), f"from version {start} the target served {got}"
     assert [m.SerializeToString() for m in tail.manifests] == [
         m.SerializeToString() for m in whole.manifests[start - 1 :]
-    ], "the versions served from version {start} differ from those of the whole chain"
+    ], f"the versions served from version {start} differ from those of the whole chain"
 
 
 @case(

@@ -185,6 +185,13 @@ def prepare(
     facts = preflight(suite, found)
     found.manifest_version = _federation_of(suite, found)
     facts["manifest_version"] = str(found.manifest_version)
+    if capabilities and not found.manifest_version:
+        stated = load_capabilities(capabilities, defaults=_feature_defaults(found))
+        if stated.features.get("manifest"):
+            raise PeerSetupError(
+                f"{capabilities}: [features] manifest = true, but node {found.node_id} serves no federation manifest "
+                "to the suite (it pinned the test identity)"
+            )
     return NodeSetup(found, suite, facts)
 
 
@@ -199,6 +206,8 @@ def _federation_of(suite: SuiteIdentity, target: TargetNode) -> int:
         try:
             response = fetch_chain(channel)
         except grpc.RpcError as exc:
+            if exc.code() == grpc.StatusCode.UNIMPLEMENTED:  # type: ignore[attr-defined]
+                return 0  # a node without manifests: the suite is pinned there
             raise PeerSetupError(
                 f"--target {target.endpoint}: GetManifest failed ({exc.code().name}: {exc.details()})"  # type: ignore[attr-defined]
             ) from exc
