@@ -10,10 +10,12 @@ The suite's peer (:mod:`tamga.conformance._peer`) sends as the test identity
 of ``--peer-home``, which the target must have pinned (``tamga peer add``, then
 a restart of the target). Cases where the suite *sends* need only the
 target's peer port. Cases where the target *sends* to the suite (ENV-001,
-ENV-002, RCP-002, SCH-007, ADP-010) need the local interface
-(``--target-home``: the target's node folder on the same machine; capability
-``send_direction``); the restart case (RPL-004) needs ``--restart-command``
-(capability ``restart_command``). Without them those cases are
+ENV-002, RCP-002, RCP-005..007, SCH-007, ADP-010, IDM-001, IDM-004), where it
+is given national files (ADP-011, and SCH-009 for an XML format: capability
+``xml``, derived from its adapter) or where its configuration is read (RPL-005)
+need the local interface (``--target-home``: the target's node folder on the
+same machine; capability ``send_direction``); the restart case (RPL-004) needs
+``--restart-command`` (capability ``restart_command``). Without them those cases are
 NOT-APPLICABLE; with the local interface the sending cases also check, in
 ``tamga status``, that nothing refused was stored, and RPL-001 that a replay
 was not handed to the national system again.
