@@ -24,6 +24,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import grpc
@@ -60,7 +61,7 @@ class SuiteFederation:
         self._lock = threading.Lock()
 
     @classmethod
-    def load(cls, home: Any, node_id: str, signing_key: SigningKey) -> SuiteFederation | None:
+    def load(cls, home: Path, node_id: str, signing_key: SigningKey) -> SuiteFederation | None:
         """The test identity's federation, or None when its folder holds no chain (pinned mode).
 
         Raises:
@@ -224,7 +225,7 @@ def fetch_chain(channel: grpc.Channel, from_version: int = 1, timeout: float = 1
     return stub.GetManifest(exchange_pb2.GetManifestRequest(from_version=from_version), timeout=timeout)
 
 
-def join_target(home: Any, local: LocalIdentity, response: Any, target_id: str) -> int:
+def join_target(home: Path, local: LocalIdentity, response: Any, target_id: str) -> int:
     """Check the test federation before any case: the version the target serves (0: pinned mode).
 
     ``response`` is the target's GetManifest from version 1. A target that
@@ -256,7 +257,7 @@ def join_target(home: Any, local: LocalIdentity, response: Any, target_id: str) 
     if mine.current.member(node_id) is None or mine.current.member(target_id) is None:
         raise ManifestError(
             f"version {mine.version} of federation {mine.current.federation_id!r} does not list both {node_id} "
-            f"and {target_id}: the suite checks a node only in a test federation of the two"
+            f"and {target_id}: the suite checks a node only in a test federation listing both"
         )
     mine.undated_identity(local)
     return mine.version
