@@ -347,7 +347,7 @@ def test_a_receiver_out_of_space_answers_nothing_it_did_not_commit_and_loses_not
             for cycle in range(CYCLES):
                 log.append(f"cycle {cycle}: " + _full_cycle(disk, kz, uz, ledger, watch, rng, cycle))
                 print(log[-1])
-            assert uz.running and uz.starts == 1, f"UZ stopped or restarted on a full disk: {log}\n{state([kz, uz])}"
+            assert uz.running and uz.starts == 1, f"UZ stopped or restarted on a full disk: {log}\n{_explain(kz, uz)}"
             leftovers = sorted(p.name for p in uz.incoming.iterdir() if p.name.startswith("."))
             assert not leftovers, f"half-written files left in UZ's incoming folder: {leftovers[:5]}"
             check_exactly_once(f"full_disk disk={method}", ledger, {"UZ": uz}, cycles=CYCLES, seed=s, log=log)
@@ -391,19 +391,19 @@ def _full_cycle(
     try:
         wait_for(refusing, WAIT, what="UZ refusing a batch it could not commit")
     except TimeoutError as exc:
-        pytest.fail(f"cycle {cycle} ({filled}): {exc}\n{state(nodes)}")
+        pytest.fail(f"cycle {cycle} ({filled}): {exc}\n{_explain(kz, uz)}")
     full_at = time.monotonic()
     took = received(uz, "KZ") - before
 
     def held() -> bool:
         _no_receipt_without_commit(kz, uz, cycle)
-        assert uz.running, f"cycle {cycle}: UZ stopped on a full disk\n{state(nodes)}"
+        assert uz.running, f"cycle {cycle}: UZ stopped on a full disk\n{_explain(kz, uz)}"
         return watch.poll() >= refused_before + REFUSALS and time.monotonic() - full_at >= HOLD
 
     try:
         wait_for(held, WAIT, interval=0.2, what=f"KZ retrying {REFUSALS} times while UZ is full")
     except TimeoutError as exc:
-        pytest.fail(f"cycle {cycle} ({filled}): {exc}\n{state(nodes)}")
+        pytest.fail(f"cycle {cycle} ({filled}): {exc}\n{_explain(kz, uz)}")
     line = watch.refusals[-1]
     assert str(uz.db_path) in line and disk.why() in line, f"UZ's log does not say what is full, and where: {line}"
 
@@ -423,6 +423,22 @@ def _full_cycle(
         f"{filled}; full after {took} of {dropped} record(s), {during - took} more taken while full,"
         f" {refused} batch(es) refused, KZ held {to_uz['queued']} queued and retried; {room}"
     )
+
+
+def _explain(kz: NodeProcess, uz: LoggedElsewhere) -> str:
+    """The nodes' state, KZ's view of UZ and the last lines both logged, to explain a failure."""
+    lines = [state([kz, uz])]
+    try:
+        lines.append(f"KZ peer_state: {kz.query('SELECT * FROM peer_state')}")
+    except Exception as exc:  # diagnostics only
+        lines.append(f"KZ peer_state not readable: {exc}")
+    for node in (kz, uz):
+        try:
+            tail = node.log_path.read_text("utf-8", "replace").splitlines()[-4:]
+        except OSError:
+            tail = []
+        lines += [f"{node.node_id} log: {line[:300]}" for line in tail]
+    return "\n".join(lines)
 
 
 def _no_receipt_without_commit(kz: NodeProcess, uz: NodeProcess, cycle: int) -> None:
