@@ -22,6 +22,10 @@ __all__ = ["PeerQueue"]
 log = get_logger("tamga.outbound")
 R = envelope_pb2.RejectReason
 
+# What gRPC (aio) reports when a write races the peer's end of the stream: the status the peer
+# sent (its reason, say "no space left for its store") is replaced by this, which says nothing.
+STATUS_LOST = "INTERNAL: Internal error from Core"
+
 
 @dataclass(slots=True)
 class _InFlight:
@@ -72,6 +76,7 @@ class PeerQueue:
         self.stub = exchange_pb2_grpc.ExchangeServiceStub(channel)
         self.backoff = Backoff(initial=cfg.backoff_initial, maximum=cfg.backoff_max)
         self._wakeup = asyncio.Event()
+        self._peer_said = ""  # the peer's own reason for the failures since the last success
 
     def wake(self) -> None:
         """New records were queued for this peer."""
@@ -99,6 +104,12 @@ class PeerQueue:
                 raise
             except Exception as exc:  # every failure of an attempt is retried after backoff
                 error = describe(exc)
+                if not self.backoff.failures:
+                    self._peer_said = ""
+                if error != STATUS_LOST:
+                    self._peer_said = error
+                elif self._peer_said:  # keep the operator's view on the reason the peer gave
+                    error = f"{self._peer_said} (the latest attempt ended without the peer's status: {error})"
                 now = self.clock()
                 wait = self.backoff.failure(now, error)
                 log.warning(
