@@ -112,14 +112,19 @@ def write_files_atomically(folder: Path, files: Sequence[tuple[str, bytes]]) -> 
         tmp = folder / f".{name}.{os.getpid()}.tmp"
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
         try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-            if not barrier:
-                os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, folder / name)
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view) :]
+                if not barrier:
+                    os.fsync(fd)
+            finally:
+                os.close(fd)
+            os.replace(tmp, folder / name)
+        except BaseException:
+            # A full disk, say: take the partial file away now (it is never a record) and give its space back.
+            tmp.unlink(missing_ok=True)
+            raise
     dfd = os.open(folder, os.O_RDONLY)
     try:
         if barrier and _syncfs is not None and _syncfs(dfd) == 0:

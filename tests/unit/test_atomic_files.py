@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import errno
+import os
 from pathlib import Path
 
 import pytest
 from tamga import intake
+from tamga.intake import write_files_atomically
 
 
 @pytest.mark.parametrize("flush", ["syncfs", "no-syncfs", "syncfs-fails"])
@@ -36,3 +39,22 @@ def test_writing_again_replaces_the_file_instead_of_adding_one(tmp_path: Path) -
     intake.write_files_atomically(tmp_path, [("KZ-1.json", b"second")])
     assert [p.name for p in tmp_path.iterdir()] == ["KZ-1.json"]
     assert (tmp_path / "KZ-1.json").read_bytes() == b"second"
+
+
+def test_a_write_that_fails_leaves_no_partial_file_behind(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The disk fills in the middle of a file: the error comes out, and neither the partial temporary file
+    nor a file under the final name is left in the folder."""
+    real_write = os.write
+    calls = {"n": 0}
+
+    def failing_write(fd: int, data: object) -> int:
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_write(fd, bytes(data)[:10])  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "write", failing_write)
+    with pytest.raises(OSError, match="No space left"):
+        write_files_atomically(tmp_path, [("KZ-000000000001.json", b"x" * 100)])
+    monkeypatch.undo()
+    assert list(tmp_path.iterdir()) == []
