@@ -337,7 +337,8 @@ class Submitter:
                 try:
                     sealed, skipped = await self._number_seal_commit(prepared)
                     break
-                except SequenceConflict:
+                except SequenceConflict as exc:
+                    log.info("sequence_renumbered", source=source, detail=str(exc))
                     continue
             else:
                 raise StoreError(f"{source}: another process keeps queueing for the same peers; try again")

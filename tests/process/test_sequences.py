@@ -13,12 +13,13 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+import subprocess
 import uuid
 from pathlib import Path
 
 from tamga.tools.federation import LocalFederation, NodeProcess, wait_for
 
-from .helpers import FAST_CONFIG, declaration, describe, records_file, run_tamga, visible_files
+from .helpers import FAST_CONFIG, TAMGA, declaration, describe, records_file, run_tamga, visible_files
 
 WAIT = 60.0
 
@@ -92,3 +93,35 @@ def test_a_record_lost_at_the_sender_shows_as_a_gap_at_the_receiver(tmp_path: Pa
         assert [(g["first"], g["last"]) for g in seq["gaps"]] == [(2, 2)]
         text = status_text(uz)
         assert re.search(r"from KZ: sequence numbers 1-4; GAP: 1 never received: 2 \(since [^)]+\)", text), text
+
+
+def test_tamga_send_beside_the_running_node_numbers_without_a_hole_or_a_repeat(tmp_path: Path) -> None:
+    """The running node takes files from its outgoing folder while 'tamga send' queues other files into the
+    same store at the same moment: every envelope to UZ gets its own number, 1..N with none skipped."""
+    with LocalFederation(tmp_path, [("KZ", "KZ"), ("UZ", "UZ")], config=FAST_CONFIG) as fed:
+        kz, uz = fed["KZ"], fed["UZ"]
+        kz.start()  # UZ down for now: everything stays queued at KZ
+        sends = []
+        for i in range(6):
+            kz.drop(f"drop-{i}.json", records_file([declaration(f"KZ/DROP/{i}/{j}") for j in range(40)]))
+            path = tmp_path / f"send-{i}.json"
+            path.write_bytes(records_file([declaration(f"KZ/SEND/{i}/{j}") for j in range(40)]))
+            sends.append(
+                subprocess.Popen(
+                    [str(TAMGA), "send", str(path), "--home", str(kz.home)],
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    stdin=subprocess.DEVNULL,
+                )
+            )
+        for proc in sends:
+            _out, err = proc.communicate(timeout=WAIT)
+            assert proc.returncode == 0, err.decode()
+        total = 6 * 40 * 2
+        wait_for(lambda: kz.query("SELECT COUNT(*) FROM outbox")[0][0] == total, WAIT, what=f"{total} queued at KZ")
+        numbers = [n for (n,) in kz.query("SELECT peer_seq FROM outbox WHERE peer = 'UZ' ORDER BY peer_seq")]
+        assert numbers == list(range(1, total + 1))
+        uz.start()
+        wait_for(lambda: len(visible_files(uz.incoming)) == total, WAIT, what=f"{total} records at UZ")
+        seq = status(uz)["incoming_sequences"]["KZ"]
+        assert (seq["highest"], seq["gaps"], seq["reused"]) == (total, [], 0)
