@@ -173,7 +173,7 @@ class PeerQueue:
                         exchange_pb2.ExchangeRequest(batch=batch, manifest_version=self.manifest_version())
                     )
                     log.debug("batch_sent", peer=peer_id, batch_id=batch_id, envelopes=len(rows))
-                await call.done_writing()
+                await asyncio.wait_for(call.done_writing(), cfg.receipt_timeout)
             finally:
                 writer_done = True
                 changed.set()
@@ -186,7 +186,18 @@ class PeerQueue:
                     changed.clear()
                     await changed.wait()
                     continue
-                resp = await asyncio.wait_for(call.read(), cfg.receipt_timeout)
+                read = asyncio.ensure_future(call.read())
+                finished, _ = await asyncio.wait({read}, timeout=cfg.receipt_timeout)
+                if not finished:
+                    # End the RPC itself first: a cancelled read (or a write stuck in flow control)
+                    # of a stream the network has stalled may otherwise never return.
+                    call.cancel()
+                    read.cancel()
+                    raise TimeoutError(
+                        f"{peer_id} sent no receipt within {cfg.receipt_timeout:g}s"
+                        f" ({len(in_flight)} batch(es) unanswered)"
+                    )
+                resp = read.result()
                 if resp is grpc.aio.EOF:
                     raise DeliveryError(f"{peer_id} closed the stream with {len(in_flight)} batch(es) unanswered")
                 if self.on_manifest_version is not None and resp.manifest_version:
@@ -249,7 +260,7 @@ class PeerQueue:
             if pending:
                 await asyncio.gather(*pending)
         finally:
+            call.cancel()  # first: pending reads and writes of the RPC then end at once
             for t in tasks:
                 t.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
-            call.cancel()
