@@ -1688,17 +1688,23 @@ def _drop_challenge(
 ) -> tuple[str, bytes, Path]:
     """Drop a national file carrying a fresh challenge code into the target's outgoing folder."""
     adapter = target.adapter()
+    code, data, records = _challenge_file(peer, target, record_type)
+    path = target.drop(name or f"conformance-{code.lower()}{adapter.file_suffix}", data)
+    transcript.step("dropped a national file", file=path, file_bytes=len(data), records=records, challenge=code)
+    return code, data, path
+
+
+def _challenge_file(peer: FakePeer, target: TargetNode, record_type: str) -> tuple[str, bytes, Any]:
+    """A national file in the target's format from the target to the suite, carrying a fresh challenge code."""
     code = f"TAMGA-CONFORMANCE-{uuid.uuid4().hex[:12].upper()}"
     data, records = challenge_file(
-        adapter,
+        target.adapter(),
         code=code,
         sender_country=target.identity.country,
         receiver_country=peer.suite.local.country,
         prefer=(record_type,),
     )
-    path = target.drop(name or f"conformance-{code.lower()}{adapter.file_suffix}", data)
-    transcript.step("dropped a national file", file=path, file_bytes=len(data), records=records, challenge=code)
-    return code, data, path
+    return code, data, records
 
 
 def _taken(target: TargetNode, path: Path, transcript: Any, timeout: float = 30.0) -> str:
@@ -1764,14 +1770,7 @@ def test_idm_004_a_broken_national_file_is_refused_whole(
     peer: FakePeer, target: TargetNode, record_type: str, transcript: Any
 ) -> None:
     adapter = target.adapter()
-    code = f"TAMGA-CONFORMANCE-{uuid.uuid4().hex[:12].upper()}"
-    data, _ = challenge_file(
-        adapter,
-        code=code,
-        sender_country=target.identity.country,
-        receiver_country=peer.suite.local.country,
-        prefer=(record_type,),
-    )
+    code, data, _ = _challenge_file(peer, target, record_type)
     cut = data[: len(data) * 2 // 3]
     path = target.drop(f"conformance-broken-{code.lower()}{adapter.file_suffix}", cut)
     transcript.step("dropped a national file cut at two thirds", file=path, file_bytes=len(cut), challenge=code)
