@@ -30,7 +30,7 @@ from tamga.adapters import Adapter, load_adapter
 from tamga.audit import AuditSigner
 from tamga.config import Config
 from tamga.errors import ConfigError, StoreError, TamgaError
-from tamga.federation._node import Federation
+from tamga.federation._node import REMOVED_FROM_FEDERATION, Federation
 from tamga.handoff import Handoff
 from tamga.home import load_local_identity, load_peers
 from tamga.inbound import Receiver
@@ -84,6 +84,7 @@ class Node:
         self._queue_channels: dict[str, grpc.aio.Channel] = {}
         self._restarting: set[str] = set()
         self._working = False
+        self._rejected_for: int | None = None  # the removal version whose queued records were rejected
         self.handoff = Handoff(
             local=local,
             peers=peers,
@@ -176,7 +177,13 @@ class Node:
             log.warning("plaintext_transport", node=self.local.node_id, detail="[server] plaintext = true: no TLS")
         else:
             peers = self.peers
-            server_tls = ServerTls(tls, lambda: [p.tls_certificate for p in peers if p.tls_certificate])
+            federation = self.federation
+            server_tls = ServerTls(
+                tls,
+                lambda: [p.tls_certificate for p in peers if p.tls_certificate],
+                # Former members may ask GetManifest (only that): how a removed member learns it.
+                lambda: [der for _node, der in federation.chain_certificates().values()],
+            )
         servicer = ExchangeServicer(
             self.receiver, identity, peers=None if tls is None else self.peers, federation=self.federation
         )
@@ -202,6 +209,7 @@ class Node:
         self._tasks.append(asyncio.create_task(self.handoff.run(), name="handoff"))
         self._tasks.append(asyncio.create_task(self.purger.run(), name="retention"))
         self._write_run_files()
+        self._settle_removal()
         self._started = True
         host = cfg.server.listen.rpartition(":")[0]
         log.info(
@@ -234,6 +242,7 @@ class Node:
             clock=self.clock,
             manifest_version=lambda: self.federation.version,
             on_manifest_version=self.federation.seen,
+            on_failure=self.federation.delivery_failed,
         )
         self.queues[peer.node_id] = q
         self._queue_tasks[peer.node_id] = asyncio.create_task(q.run(), name=f"deliver-{peer.node_id}")
@@ -270,6 +279,7 @@ class Node:
             )
         if not self._working:
             return
+        self._settle_removal()
         wanted = {p.node_id: p for p in self.peers}
         for pid, q in list(self.queues.items()):
             peer = wanted.get(pid)
@@ -286,6 +296,26 @@ class Node:
             if pid not in self.queues and pid not in self._restarting:
                 log.info("peer_added", peer=pid, manifest_version=self.federation.version)
                 self._spawn(self._restart_queue(pid, peer), f"requeue-{pid}")
+
+    def _settle_removal(self) -> None:
+        """Removed from the federation: what is queued can never be delivered; reject it with the reason."""
+        reason, version = self.federation.removed_reason, self.federation.removed_in
+        if reason is None or version == self._rejected_for:
+            return
+        self._rejected_for = version
+
+        async def reject() -> None:
+            try:
+                n = await self.store.reject_queued(
+                    reason=REMOVED_FROM_FEDERATION, detail=f"{reason}; not sent", now=self.clock()
+                )
+            except TamgaError as exc:
+                log.error("queued_records_not_rejected", node=self.local.node_id, error=str(exc))
+                return
+            if n:
+                log.error("queued_records_rejected", node=self.local.node_id, records=n, reason=reason)
+
+        self._tasks.append(asyncio.get_running_loop().create_task(reject(), name="reject-after-removal"))
 
     def _spawn(self, coro: Coroutine[Any, Any, None], name: str) -> None:
         pid = name.removeprefix("requeue-")

@@ -252,8 +252,9 @@ def _federation_status(config: Any) -> tuple[Any, dict[str, Any] | None]:
 
     from tamga.errors import ManifestError
     from tamga.federation import FederationState, peers_from_manifest
-    from tamga.federation._node import key_warnings
+    from tamga.federation._node import key_warnings, removal, removal_words
     from tamga.home import load_peers
+    from tamga.protocol import PeerDirectory
 
     folder = config.path(Path("federation"))
     if not FederationState.exists(folder):
@@ -264,8 +265,16 @@ def _federation_status(config: Any) -> tuple[Any, dict[str, Any] | None]:
         return load_peers(config), {"error": str(exc)}
     now = time.time()
     current = state.current
-    return peers_from_manifest(current, config.node.id, revoked=state.revoked(), now=now), {
+    removed_in = removal(state, config.node.id)
+    peers = (
+        PeerDirectory()  # a removed node has no peers: what it had queued shows as "(not a peer)"
+        if removed_in is not None
+        else peers_from_manifest(current, config.node.id, revoked=state.revoked(), now=now)
+    )
+    return peers, {
         "federation_id": current.federation_id,
+        "removed_in": removed_in,
+        "removed": removal_words(current.federation_id, removed_in) if removed_in is not None else None,
         "version": current.version,
         "threshold": current.threshold,
         "members": sorted(current.members),
@@ -319,6 +328,11 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(json.dumps(doc, indent=2))
         return EXIT_OK
     state = f"running (pid {pid}, listening on {listen})" if pid else "not running"
+    if federation is not None and federation.get("removed"):
+        print(
+            f"REMOVED: {federation['removed']}; it exchanges with no one, and the records it had queued "
+            "were rejected. The members must admit it in a new version for it to take part again"
+        )
     print(f"node {config.node.id} ({config.node.country}): {state}")
     print(
         f"{'PEER':<10} {'ENDPOINT':<22} {'QUEUED':>7} {'DELIVERED':>9} {'REJECTED':>8} {'RECEIVED':>8} "

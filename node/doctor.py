@@ -284,6 +284,19 @@ def _check_federation(config: Any) -> Check:
     if state.fork:
         message = state.fork.get("message") or f"fork at version {state.fork.get('version')}"
         return Check("federation", False, f"{folder}: {message}")
+    from tamga.federation._node import removal, removal_words
+
+    removed_in = removal(state, config.node.id)
+    if removed_in is not None:
+        return Check(
+            "federation",
+            False,
+            f"{folder}: {removal_words(current.federation_id, removed_in)}",
+            [
+                "it exchanges with no one: records it had queued were rejected, new ones are refused",
+                "to take part again, the members must admit it in a new manifest version (tamga federation apply)",
+            ],
+        )
     member = "" if config.node.id in current.members else "; THIS NODE IS NOT A MEMBER"
     ok = not member
     return Check(

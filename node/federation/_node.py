@@ -24,6 +24,23 @@ call. A periodic pull from each peer is the backstop for peers it does not
 exchange records with. Forks are logged (error, ``manifest_fork``), kept in
 ``fork.json`` and shown by ``tamga status``; the node keeps its own chain.
 
+A GetManifest answer is what a peer controls: it is bounded before it is
+parsed (:data:`MAX_MANIFEST_ANSWER_BYTES`, :data:`MAX_MANIFEST_VERSIONS`,
+:data:`MAX_MANIFEST_REVOCATIONS`, each version at most once), and parsed and
+verified in a worker thread, so a hostile answer neither freezes the node nor
+costs more than a real federation's chain would. An answer over a bound is
+refused whole, with one log line (``manifest_answer_refused``) naming the
+peer whose pinned certificate the call reached.
+
+Removal: members answer GetManifest (only that) to certificates pinned in any
+version of their chain, so a member removed by a version it has not seen
+still learns it. A node that asks after a refused delivery (and in its
+periodic pull), adopts a version that no longer lists it (the chain verified
+from its own genesis, as any other), and so knows it was removed: it has no
+peers any more, logs ``removed_from_federation``, and the node marks what was
+queued rejected with the reason (:func:`removal_words`), which ``tamga
+status`` and ``tamga doctor`` show.
+
 Own keys: ``keys/signing.key`` and ``keys/encryption.key``, plus any
 ``keys/signing.*.key`` and ``keys/encryption.*.key`` (a rotation writes the
 new key pair as ``signing.next.key`` and ``encryption.next.key``). The node
@@ -36,12 +53,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import hashlib
 import os
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import grpc
+from google.protobuf.message import DecodeError
 from tamga.config import Config
 from tamga.crypto import EncryptionKey, SigningKey, is_encrypted_key_file, load_private_key_file
 from tamga.errors import ManifestError, TamgaError
@@ -50,9 +70,24 @@ from tamga.federation._manifest import VerifiedManifest
 from tamga.federation._state import FederationState, Offer
 from tamga.logging import get_logger
 from tamga.protocol import LivePeerDirectory, LocalIdentity, MemberKey, Peer, PeerDirectory, Policy
-from tamga.v1 import exchange_pb2, exchange_pb2_grpc
+from tamga.v1 import exchange_pb2, federation_pb2
 
-__all__ = ["FOLDER_POLL", "GOSSIP_INTERVAL", "REFRESH_INTERVAL", "Federation", "KeyWarning", "key_warnings"]
+__all__ = [
+    "ASK_INTERVAL",
+    "FOLDER_POLL",
+    "GOSSIP_INTERVAL",
+    "MAX_MANIFEST_ANSWER_BYTES",
+    "MAX_MANIFEST_REVOCATIONS",
+    "MAX_MANIFEST_VERSIONS",
+    "REFRESH_INTERVAL",
+    "REMOVED_FROM_FEDERATION",
+    "Federation",
+    "KeyWarning",
+    "key_warnings",
+    "read_manifest_answer",
+    "removal",
+    "removal_words",
+]
 
 log = get_logger("tamga.federation")
 
@@ -64,6 +99,21 @@ GOSSIP_INTERVAL = 30.0
 """Seconds between periodic GetManifest pulls from each peer."""
 FETCH_TIMEOUT = 10.0
 WARN_DAYS = 30
+ASK_INTERVAL = 5.0
+"""Seconds between GetManifest calls to a peer prompted by failed deliveries to it (am I still a member?)."""
+
+MAX_MANIFEST_ANSWER_BYTES = 8 * 1024 * 1024
+"""Largest GetManifest answer taken from a peer (bytes, before parsing). A version of a federation of
+ten members is a few tens of kilobytes; this leaves room for hundreds of versions of a large one."""
+MAX_MANIFEST_VERSIONS = 1000
+"""Most manifest versions in one GetManifest answer (each version at most once)."""
+MAX_MANIFEST_REVOCATIONS = 1000
+"""Most key revocations in one GetManifest answer."""
+
+GET_MANIFEST = "/tamga.v1.ExchangeService/GetManifest"
+
+REMOVED_FROM_FEDERATION = "REMOVED_FROM_FEDERATION"
+"""The reject reason of records a removed node had queued (rejected by this node itself, not by a peer)."""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -118,6 +168,60 @@ def key_warnings(state: FederationState, local_node_id: str, now: float, days: f
                 KeyWarning(member.node_id, f"sha256 {short}", "TLS certificate", ends, member.node_id == local_node_id)
             )
     return out
+
+
+def removal(state: FederationState, node_id: str) -> int | None:
+    """The manifest version that removed ``node_id``: it was a member of the version before, and is in none since.
+
+    None while it is a member of the current version, or if it never was one.
+    """
+    if node_id in state.current.members:
+        return None
+    for before, after in zip(reversed(state.chain[:-1]), reversed(state.chain[1:]), strict=True):
+        if node_id in before.members and node_id not in after.members:
+            return after.version
+    return None
+
+
+def removal_words(federation_id: str, version: int) -> str:
+    """The reason a removed node gives (logs, rejected records, status, doctor); the id is escaped."""
+    from tamga.terminal import safe
+
+    return f"this node was removed from federation {safe(federation_id, 100)} in manifest version {version}"
+
+
+def read_manifest_answer(raw: bytes) -> exchange_pb2.GetManifestResponse:
+    """Parse a peer's GetManifest answer within the bounds (CPU work: run it off the event loop).
+
+    Raises:
+        ManifestError: over a bound, not a GetManifestResponse, or one version given more than once.
+    """
+    if len(raw) > MAX_MANIFEST_ANSWER_BYTES:
+        raise ManifestError(f"the answer is {len(raw)} bytes, more than the {MAX_MANIFEST_ANSWER_BYTES} taken")
+    try:
+        resp = exchange_pb2.GetManifestResponse.FromString(raw)
+    except (DecodeError, RecursionError) as exc:
+        raise ManifestError("the answer does not parse as a GetManifestResponse") from exc
+    if len(resp.manifests) > MAX_MANIFEST_VERSIONS:
+        raise ManifestError(
+            f"the answer holds {len(resp.manifests)} manifests, more than the {MAX_MANIFEST_VERSIONS} taken"
+        )
+    if len(resp.revocations) > MAX_MANIFEST_REVOCATIONS:
+        raise ManifestError(
+            f"the answer holds {len(resp.revocations)} key revocations, more than the {MAX_MANIFEST_REVOCATIONS} taken"
+        )
+    seen: set[int] = set()
+    for signed in resp.manifests:
+        try:
+            version = federation_pb2.Manifest.FromString(signed.manifest).version
+        except DecodeError:
+            continue  # refused by the chain's own checks, with its reason
+        if version in seen:
+            raise ManifestError(
+                f"the answer holds version {version} more than once (an answer is one chain: each version once)"
+            )
+        seen.add(version)
+    return resp
 
 
 def _certificate_end(der: bytes) -> float | None:
@@ -204,6 +308,9 @@ class Federation:
         self.gossip_interval = GOSSIP_INTERVAL
         self._folder_mtime = 0.0
         self._fetching: dict[str, asyncio.Task[None]] = {}
+        self._asked: dict[str, float] = {}  # peer id -> monotonic time of the last ask after a failed delivery
+        self._removed_told: int | None = None  # the removal version already logged
+        self._certificates: tuple[tuple[int, int], dict[str, tuple[str, bytes]]] | None = None
         self._lock = asyncio.Lock()
         if FederationState.exists(folder):
             self.state = FederationState.load(folder)
@@ -282,6 +389,39 @@ class Federation:
     @property
     def fork(self) -> dict[str, object] | None:
         return self.state.fork if self.state is not None else None
+
+    @property
+    def removed_in(self) -> int | None:
+        """The manifest version that removed this node from the federation, or None."""
+        return removal(self.state, self.configured.node_id) if self.state is not None else None
+
+    @property
+    def removed_reason(self) -> str | None:
+        """Why this node takes no part any more (:func:`removal_words`), or None while it is a member."""
+        version = self.removed_in
+        if version is None or self.state is None:
+            return None
+        return removal_words(self.state.current.federation_id, version)
+
+    def chain_certificates(self) -> dict[str, tuple[str, bytes]]:
+        """Every member TLS certificate of every version held: fingerprint -> (node id, DER).
+
+        A certificate here that is not a current peer's is a former member's
+        (or a member's before it changed certificate): such a client may ask
+        GetManifest, and nothing else, to learn the versions it missed.
+        """
+        state = self.state
+        if state is None:
+            return {}
+        key = (id(state), len(state.chain))
+        if self._certificates is None or self._certificates[0] != key:
+            found: dict[str, tuple[str, bytes]] = {}
+            for version in state.chain:
+                for m in version.members.values():
+                    if m.tls_certificate and m.node_id != self.configured.node_id:
+                        found[hashlib.sha256(m.tls_certificate).hexdigest()] = (m.node_id, m.tls_certificate)
+            self._certificates = (key, found)
+        return self._certificates[1]
 
     def get_manifest(self, from_version: int) -> exchange_pb2.GetManifestResponse:
         """What GetManifest answers: the versions from ``from_version`` on and every revocation known."""
@@ -369,6 +509,19 @@ class Federation:
             self.local = self.configured
             if self.peers.policy is not None or not len(self.peers):
                 self.peers.replace(list(self.pinned), None)
+        elif (removed := self.removed_in) is not None:
+            # No longer a member: no peers (nothing delivered, nothing taken), no pulls.
+            self.local = self.configured
+            self.peers.replace([], self._policy(self.local, now))
+            if self._removed_told != removed:
+                self._removed_told = removed
+                log.error(
+                    "removed_from_federation",
+                    node=self.configured.node_id,
+                    version=removed,
+                    detail=f"{self.removed_reason}: it exchanges with no one; records queued for the members are "
+                    "rejected and new ones refused. To take part again, the members must admit it in a new version",
+                )
         else:
             self.local = self._own_identity(now)
             fresh = peers_from_manifest(self.state.current, self.local.node_id, revoked=self.state.revoked(), now=now)
@@ -440,6 +593,24 @@ class Federation:
         """A peer said it holds ``version``: fetch from it if that is newer than ours."""
         if version <= self.version or self.state is None or peer_id not in self.peers:
             return
+        self._start_fetch(peer_id)
+
+    def delivery_failed(self, peer_id: str) -> None:
+        """A delivery to a peer failed: ask it for its manifest (at most every ASK_INTERVAL seconds).
+
+        A member removed by a version it has not seen is refused by the
+        others; their GetManifest answer is how it learns why.
+        """
+        if self.state is None or peer_id not in self.peers:
+            return
+        now = time.monotonic()
+        last = self._asked.get(peer_id)
+        if last is not None and now - last < ASK_INTERVAL:
+            return
+        self._asked[peer_id] = now
+        self._start_fetch(peer_id)
+
+    def _start_fetch(self, peer_id: str) -> None:
         task = self._fetching.get(peer_id)
         if task is not None and not task.done():
             return
@@ -447,7 +618,16 @@ class Federation:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             return
-        self._fetching[peer_id] = loop.create_task(self.fetch(peer_id), name=f"manifest-fetch-{peer_id}")
+        self._fetching[peer_id] = loop.create_task(self._fetch_logged(peer_id), name=f"manifest-fetch-{peer_id}")
+
+    async def _fetch_logged(self, peer_id: str) -> None:
+        """A fetch nobody awaits: its failure is one log line, never an unretrieved task exception."""
+        try:
+            await self.fetch(peer_id)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.error("manifest_fetch_failed", peer=peer_id, error=str(exc) or type(exc).__name__)
 
     async def catch_up(self, peer_id: str, version: int) -> None:
         """Like :meth:`seen`, but wait (at most FETCH_TIMEOUT) until the fetch is done.
@@ -469,13 +649,26 @@ class Federation:
         channel = self.channel_for(peer_id)
         if channel is None or self.state is None:
             return None
-        stub = exchange_pb2_grpc.ExchangeServiceStub(channel)
+        # The answer comes as bytes: bounded, then parsed in a worker thread (read_manifest_answer).
+        call = channel.unary_unary(
+            GET_MANIFEST,
+            request_serializer=exchange_pb2.GetManifestRequest.SerializeToString,
+            response_deserializer=None,
+        )
         try:
-            resp = await stub.GetManifest(
-                exchange_pb2.GetManifestRequest(from_version=self.version), timeout=FETCH_TIMEOUT
-            )
+            raw = await call(exchange_pb2.GetManifestRequest(from_version=self.version), timeout=FETCH_TIMEOUT)
         except grpc.aio.AioRpcError as exc:
-            log.debug("manifest_fetch_failed", peer=peer_id, error=f"{exc.code().name}: {exc.details()}")
+            if exc.code() == grpc.StatusCode.RESOURCE_EXHAUSTED:  # over the channel's own message bound
+                log.warning("manifest_answer_refused", peer=peer_id, error=f"{exc.code().name}: {exc.details()}")
+            else:
+                log.debug("manifest_fetch_failed", peer=peer_id, error=f"{exc.code().name}: {exc.details()}")
+            return None
+        try:
+            if len(raw) > MAX_MANIFEST_ANSWER_BYTES:  # refused at once, nothing parsed
+                raise ManifestError(f"the answer is {len(raw)} bytes, more than the {MAX_MANIFEST_ANSWER_BYTES} taken")
+            resp = await asyncio.to_thread(read_manifest_answer, raw)
+        except ManifestError as exc:
+            log.warning("manifest_answer_refused", peer=peer_id, bytes=len(raw), error=str(exc))
             return None
         return await self.adopt(resp, source=peer_id)
 
@@ -485,8 +678,10 @@ class Federation:
             state = self.state
             if state is None:
                 return None
+            # Verifying signatures of hundreds of versions is CPU work: a worker thread does it
+            # (the folder is not reloaded meanwhile: run() skips that while the lock is held).
+            offer, before, rev_error = await asyncio.to_thread(_offer_to, state, resp, source)
             changed = False
-            offer = state.offer(list(resp.manifests), source=source) if resp.manifests else Offer()
             if offer.adopted:
                 changed = True
                 log.info("manifest_adopted", versions=offer.adopted, version=state.version, source=source)
@@ -495,11 +690,8 @@ class Federation:
             if offer.fork is not None:
                 self._report_fork()
             if resp.revocations:
-                before = dict(state.revocations)
-                try:
-                    state.add_revocations(resp.revocations)
-                except ManifestError as exc:  # the valid ones are kept all the same
-                    log.warning("revocation_refused", source=source, detail=str(exc))
+                if rev_error:  # the valid ones are kept all the same
+                    log.warning("revocation_refused", source=source, detail=rev_error)
                 new = [r for k, r in state.revocations.items() if before.get(k) is not r]
                 if new:
                     changed = True
@@ -537,7 +729,9 @@ class Federation:
             await asyncio.sleep(self.folder_poll)
             try:
                 now = time.monotonic()
-                reloaded = self.reload_if_changed()
+                # While an answer is being adopted (in a thread, lock held) the folder changes under
+                # us by our own hand: look again next time.
+                reloaded = False if self._lock.locked() else self.reload_if_changed()
                 if not reloaded and now - last_refresh >= self.refresh_interval:
                     self.refresh()
                     last_refresh = now
@@ -553,3 +747,22 @@ class Federation:
         for task in self._fetching.values():
             task.cancel()
         await asyncio.gather(*self._fetching.values(), return_exceptions=True)
+
+
+def _offer_to(
+    state: FederationState, resp: exchange_pb2.GetManifestResponse, source: str
+) -> tuple[Offer, dict[tuple[str, str], Any], str]:
+    """Offer an answer's versions and revocations to the chain (in a worker thread).
+
+    Returns:
+        What came of the versions, the revocations held before, and why some revocations were refused ("" if none).
+    """
+    offer = state.offer(list(resp.manifests), source=source) if resp.manifests else Offer()
+    before: dict[tuple[str, str], Any] = dict(state.revocations)
+    error = ""
+    if resp.revocations:
+        try:
+            state.add_revocations(resp.revocations)
+        except ManifestError as exc:
+            error = str(exc)
+    return offer, before, error

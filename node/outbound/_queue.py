@@ -34,6 +34,12 @@ class _InFlight:
     sent_at: float
 
 
+def _consume(future: asyncio.Future[object]) -> None:
+    """Mark a finished future's exception as retrieved (its failure is reported elsewhere)."""
+    if not future.cancelled():
+        future.exception()
+
+
 def describe(exc: BaseException) -> str:
     """One line about a delivery failure, for logs and status."""
     if isinstance(exc, grpc.aio.AioRpcError):
@@ -51,6 +57,9 @@ class PeerQueue:
             (0: none), sent with every batch.
         on_manifest_version: Told (peer id, version) of the version each
             response names, so a newer one is fetched (gossip).
+        on_failure: Told the peer id after each failed attempt (the
+            federation then asks the peer for its manifest: a node removed
+            from the federation learns it so).
     """
 
     def __init__(
@@ -64,7 +73,9 @@ class PeerQueue:
         clock: Callable[[], float] = time.time,
         manifest_version: Callable[[], int] = lambda: 0,
         on_manifest_version: Callable[[str, int], None] | None = None,
+        on_failure: Callable[[str], None] | None = None,
     ) -> None:
+        self.on_failure = on_failure
         self.manifest_version = manifest_version
         self.on_manifest_version = on_manifest_version
         self.peer = peer
@@ -123,6 +134,8 @@ class PeerQueue:
                     await self.store.record_failure(self.peer.node_id, error=error, now=now, retry_at=now + wait)
                 except TamgaError as store_exc:
                     log.error("delivery_failure_not_recorded", peer=self.peer.node_id, error=str(store_exc))
+                if self.on_failure is not None:
+                    self.on_failure(self.peer.node_id)
 
     async def session(self) -> None:
         """One stream to the peer: send what is queued, settle receipts, until idle.
@@ -187,7 +200,15 @@ class PeerQueue:
                     await changed.wait()
                     continue
                 read = asyncio.ensure_future(call.read())
-                finished, _ = await asyncio.wait({read}, timeout=cfg.receipt_timeout)
+                # Whatever ends this reader (a cancelled session, say), the read's own failure is
+                # the call's: the session reports it once (delivery_failed). Retrieve it here so
+                # asyncio does not log it again as "Task exception was never retrieved".
+                read.add_done_callback(_consume)
+                try:
+                    finished, _ = await asyncio.wait({read}, timeout=cfg.receipt_timeout)
+                except asyncio.CancelledError:
+                    read.cancel()
+                    raise
                 if not finished:
                     # End the RPC itself first: a cancelled read (or a write stuck in flow control)
                     # of a stream the network has stalled may otherwise never return.

@@ -491,6 +491,38 @@ class Store:
 
         await self._run("settling receipts", txn())
 
+    async def reject_queued(self, *, reason: str, detail: str, now: float, peers: Sequence[str] | None = None) -> int:
+        """Settle every still-queued outbox row (of ``peers``, or of every peer) as rejected by this node.
+
+        For records that can never be delivered (this node was removed from
+        the federation): they leave the queue, keep their envelope as any
+        settled row until retention, and the audit log says why. Returns how
+        many rows were rejected.
+        """
+
+        async def txn() -> int:
+            async with self._txn() as c:
+                where, params = "state = 'queued'", []
+                if peers is not None:
+                    where += f" AND peer IN ({','.join('?' * len(peers))})"
+                    params = list(peers)
+                async with c.execute(
+                    f"SELECT peer, message_id, record_type, digest FROM outbox WHERE {where}", params
+                ) as cur:
+                    rows = await cur.fetchall()
+                if not rows:
+                    return 0
+                await c.execute(
+                    "UPDATE outbox SET state = 'rejected', settled_at = ?, reject_reason = ?, reject_detail = ?"
+                    f" WHERE {where}",
+                    [now, reason, detail, *params],
+                )
+                events = [AuditEvent("rejected", r[0], r[1], r[2], bytes(r[3]), f"{reason}: {detail}") for r in rows]
+                await audit.append(c, events, now=now, signer=self.audit_signer)
+                return len(rows)
+
+        return int(await self._run("rejecting queued records", txn()))
+
     async def record_failure(self, peer: str, *, error: str, now: float, retry_at: float) -> None:
         """Note a failed delivery attempt to ``peer`` (for status)."""
 

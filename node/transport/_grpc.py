@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Any, Protocol
 
 import grpc
@@ -72,21 +72,30 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServiceServicer):
         self.pipeline_depth = pipeline_depth
         self.peers = peers
 
-    async def _check_client(self, context: grpc.aio.ServicerContext) -> str | None:
+    async def _check_client(self, context: grpc.aio.ServicerContext, *, manifest_only: bool = False) -> str | None:
         """With TLS: the fingerprint of the client certificate, which must be pinned for a peer.
 
         The handshake already refused certificates that are not pinned; this
-        check also covers a peer removed since its connection was made.
+        check also covers a peer removed since its connection was made. With
+        ``manifest_only`` (GetManifest), a certificate pinned in an earlier
+        version of the manifest chain (a former member's) is let through too:
+        that is how a removed member learns the version that removed it.
         """
         if self.peers is None:
             return None
         fp = presented_fingerprint(context)
-        if fp is None or not any(_pinned_fingerprint(p) == fp for p in self.peers):
-            log.warning("tls_client_refused", fingerprint=fp, reason="certificate not pinned for any peer")
-            await context.abort(
-                grpc.StatusCode.PERMISSION_DENIED,
-                f"TLS client certificate sha256 {fp} is not pinned for any peer of this node",
-            )
+        if fp is not None and any(_pinned_fingerprint(p) == fp for p in self.peers):
+            return fp
+        if manifest_only and fp is not None and self.federation is not None:
+            former = self.federation.chain_certificates().get(fp)
+            if former is not None:
+                log.info("manifest_asked_by_former_member", peer=former[0], fingerprint=fp)
+                return fp
+        log.warning("tls_client_refused", fingerprint=fp, reason="certificate not pinned for any peer")
+        await context.abort(
+            grpc.StatusCode.PERMISSION_DENIED,
+            f"TLS client certificate sha256 {fp} is not pinned for any peer of this node",
+        )
         return fp
 
     async def _check_senders(
@@ -185,7 +194,8 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServiceServicer):
     async def GetManifest(
         self, request: exchange_pb2.GetManifestRequest, context: grpc.aio.ServicerContext
     ) -> exchange_pb2.GetManifestResponse:
-        await self._check_client(context)
+        # Read-only, and the only method a former member may call (see _check_client).
+        await self._check_client(context, manifest_only=True)
         if self.federation is None:
             return exchange_pb2.GetManifestResponse()
         return self.federation.get_manifest(request.from_version)
@@ -200,6 +210,8 @@ class ManifestSource(Protocol):
     def get_manifest(self, from_version: int) -> exchange_pb2.GetManifestResponse: ...
 
     def seen(self, peer_id: str, version: int) -> None: ...
+
+    def chain_certificates(self) -> Mapping[str, tuple[str, bytes]]: ...
 
 
 def _batch_sender(batch: envelope_pb2.EnvelopeBatch) -> str:

@@ -6,9 +6,11 @@ certificate (DER), so adding a peer pins the peer's certificate, as SSH's
 known_hosts does. Both directions are authenticated:
 
 - the server requires a client certificate and trusts exactly the pinned
-  certificates of the current peers. They are read from a callable on every
-  new connection, so a peer added later (or a manifest change) takes effect
-  without a restart;
+  certificates of the current peers, and (with a federation manifest) those
+  of former members, pinned in an earlier version of the chain, which the
+  servicer lets ask GetManifest and nothing else (so a removed member learns
+  of its removal). They are read from callables on every new connection, so
+  a peer added later (or a manifest change) takes effect without a restart;
 - the client trusts exactly the pinned certificate of the peer it calls, and
   checks the peer's name in it (``grpc.ssl_target_name_override``);
 - after the handshake the servicer checks that the client certificate is the
@@ -241,18 +243,41 @@ class ServerTls:
         own: This node's key and certificate.
         pinned: Returns the DER certificates to accept from clients; called
             for every new connection, so changes apply without a restart.
+        former: Returns the DER certificates of former members (pinned in an
+            earlier manifest version), accepted at the handshake too; the
+            servicer serves them GetManifest only.
     """
 
-    def __init__(self, own: TlsIdentity, pinned: Callable[[], Iterable[bytes]]) -> None:
+    def __init__(
+        self,
+        own: TlsIdentity,
+        pinned: Callable[[], Iterable[bytes]],
+        former: Callable[[], Iterable[bytes]] | None = None,
+    ) -> None:
         self.own = own
         self.pinned = pinned
+        self.former = former
         self._roots: bytes | None = None
+        self._pems: dict[bytes, bytes] = {}  # DER -> PEM, so a handshake does not parse every certificate again
+
+    def _pem(self, der: bytes) -> bytes:
+        pem = self._pems.get(der)
+        if pem is None:
+            if len(self._pems) > 10_000:
+                self._pems.clear()
+            pem = self._pems[der] = _der_to_pem(der)
+        return pem
 
     def _roots_pem(self) -> bytes:
-        pems = sorted({_der_to_pem(der) for der in self.pinned() if der})
+        pems = {self._pem(der) for der in self.pinned() if der}
+        for der in self.former() if self.former is not None else ():
+            try:
+                pems.add(self._pem(der))
+            except ValueError:  # an old version's certificate that does not parse is no reason to stop
+                continue
         # With no peer yet, trust only our own certificate (a client must present
         # some root to verify against; no peer can present this one).
-        return b"".join(pems) or self.own.certificate_pem
+        return b"".join(sorted(pems)) or self.own.certificate_pem
 
     def _configuration(self, roots: bytes) -> grpc.ServerCertificateConfiguration:
         return grpc.ssl_server_certificate_configuration(

@@ -111,10 +111,17 @@ def test_sixth_member_by_gossip_and_removed_member_refused_between_processes(tmp
         assert "PK" in doc["peers"] and "CN" not in doc["peers"]  # type: ignore[operator]
         assert (fed["UZ"].home / "federation" / "manifests" / "v000002.pb").read_bytes() == v2.SerializeToString()
 
-        # CN, removed by version 2 (it holds version 1), reaches nobody who holds version 2.
+        # CN, removed by version 2 (it holds version 1), reaches nobody who holds version 2; it learns
+        # its removal from them (a refused delivery, or its periodic pull) and stops.
         fed["CN"].drop("cn.json", records_file([declaration("CN-1", sender="CN", receivers=["UZ"])]))
-        wait_for(lambda: fed["CN"].outbox_counts().get("queued") == 1, WAIT, what="CN queued its record")
-        time.sleep(2.0)
+        wait_for(
+            lambda: status_json(fed["CN"])["federation"]["removed_in"] == 2,  # type: ignore[index]
+            WAIT,
+            interval=0.5,
+            what="CN knows it was removed in version 2",
+        )
+        time.sleep(1.0)
         assert inbox_from(fed["UZ"], "CN") == 0
+        assert fed["CN"].outbox_counts().get("delivered") is None
         log = (fed["UZ"].home / "node.log").read_text("utf-8")
         assert '"event": "manifest_adopted"' in log or '"event":"manifest_adopted"' in log
