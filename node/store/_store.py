@@ -496,32 +496,38 @@ class Store:
 
         For records that can never be delivered (this node was removed from
         the federation): they leave the queue, keep their envelope as any
-        settled row until retention, and the audit log says why. Returns how
-        many rows were rejected.
+        settled row until retention, and the audit log says why. Rows are
+        settled in transactions of :data:`REJECT_CHUNK`, so a long queue does
+        not hold the store (or the event loop) in one piece. Returns how many
+        rows were rejected.
         """
+        where, params = "state = 'queued'", []
+        if peers is not None:
+            where += f" AND peer IN ({','.join('?' * len(peers))})"
+            params = list(peers)
 
         async def txn() -> int:
             async with self._txn() as c:
-                where, params = "state = 'queued'", []
-                if peers is not None:
-                    where += f" AND peer IN ({','.join('?' * len(peers))})"
-                    params = list(peers)
                 async with c.execute(
-                    f"SELECT peer, message_id, record_type, digest FROM outbox WHERE {where}", params
+                    f"SELECT seq, peer, message_id, record_type, digest FROM outbox WHERE {where} ORDER BY seq LIMIT ?",
+                    [*params, REJECT_CHUNK],
                 ) as cur:
                     rows = await cur.fetchall()
                 if not rows:
                     return 0
-                await c.execute(
+                await c.executemany(
                     "UPDATE outbox SET state = 'rejected', settled_at = ?, reject_reason = ?, reject_detail = ?"
-                    f" WHERE {where}",
-                    [now, reason, detail, *params],
+                    " WHERE seq = ? AND state = 'queued'",
+                    [(now, reason, detail, r[0]) for r in rows],
                 )
-                events = [AuditEvent("rejected", r[0], r[1], r[2], bytes(r[3]), f"{reason}: {detail}") for r in rows]
+                events = [AuditEvent("rejected", r[1], r[2], r[3], bytes(r[4]), f"{reason}: {detail}") for r in rows]
                 await audit.append(c, events, now=now, signer=self.audit_signer)
                 return len(rows)
 
-        return int(await self._run("rejecting queued records", txn()))
+        total = 0
+        while n := int(await self._run("rejecting queued records", txn())):
+            total += n
+        return total
 
     async def record_failure(self, peer: str, *, error: str, now: float, retry_at: float) -> None:
         """Note a failed delivery attempt to ``peer`` (for status)."""
@@ -846,6 +852,10 @@ class Store:
             "reading status", "SELECT peer, receipt_batch, signature FROM receipts WHERE id = ?", (receipt_id,)
         )
         return (rows[0][0], rows[0][1], rows[0][2]) if rows else None
+
+
+REJECT_CHUNK = 2000
+"""Outbox rows settled per transaction by :meth:`Store.reject_queued`."""
 
 
 def _number(row: InboxRow) -> str:

@@ -149,3 +149,78 @@ def test_deliveries_refused_at_the_tls_handshake_are_logged_once_each_without_ta
     failed = [e for e in lines if e.get("event") == "delivery_failed"]
     assert len(failed) >= 4 and all(e["peer"] == "UZ" for e in failed)
     assert [r[0] for r in query(db_path(kz_home), "SELECT state FROM outbox")] == ["queued"]
+
+
+def outbox(home: Path) -> list[tuple[str, str, str]]:
+    return [
+        (r[0], r[1], r[2] or "")
+        for r in query(db_path(home), "SELECT peer, state, reject_detail FROM outbox ORDER BY seq")
+    ]
+
+
+def test_a_removed_member_learns_by_its_periodic_pull_and_rejects_what_it_queued(tmp_path: Path) -> None:
+    ms, _v2 = three_and_tj_removed(tmp_path)
+    v1 = FederationState.load(ms["KZ"].folder).chain[0].signed
+    FederationState.create(ms["TJ"].folder, v1)
+    reason = "this node was removed from federation sco-removal-test in manifest version 2"
+
+    async def scenario() -> None:
+        # KZ holds version 2; UZ is down. TJ (version 1) queues a record for UZ, which fails and
+        # cannot tell it anything: TJ learns from KZ in its periodic pull.
+        nodes = []
+        try:
+            for m in (ms["KZ"], ms["TJ"]):
+                nodes.append(n := await Node.open(load_config(m.home)))
+                await n.start_server()
+                n.federation.folder_poll = 0.1
+                n.federation.gossip_interval = 3600.0
+            for n in nodes:
+                await n.start_work()
+            tj = nodes[1]
+            await tj.submitter.submit(records_file([declaration("TJ", ["UZ"])]), source="tj.json")
+            await wait_until(
+                lambda: query(db_path(ms["TJ"].home), "SELECT 1 FROM peer_state WHERE peer = 'UZ'") != [],
+                "a failed delivery to UZ",
+            )
+            assert tj.federation.version == 1 and outbox(ms["TJ"].home)[0][1] == "queued"
+            tj.federation.gossip_interval = 0.2
+            await wait_until(lambda: tj.federation.removed_in == 2, "TJ learns its removal from KZ")
+            await wait_until(lambda: not tj.queues, "TJ stops every delivery queue")
+            assert len(tj.peers) == 0
+            await wait_until(lambda: outbox(ms["TJ"].home) == [("UZ", "rejected", f"{reason}; not sent")], "rejected")
+        finally:
+            await stop_all(*nodes)
+
+    asyncio.run(scenario())
+
+
+def test_a_node_started_after_its_removal_was_applied_rejects_what_was_queued(tmp_path: Path) -> None:
+    ms, v2 = three_and_tj_removed(tmp_path)
+    v1 = FederationState.load(ms["KZ"].folder).chain[0].signed
+    FederationState.create(ms["TJ"].folder, v1)
+
+    async def queue_while_a_member() -> None:
+        tj = await Node.open(load_config(ms["TJ"].home))
+        try:
+            await tj.start_server()
+            await tj.submitter.submit(records_file([declaration("TJ", ["KZ", "UZ"])]), source="tj.json")
+        finally:
+            await tj.stop()
+
+    asyncio.run(queue_while_a_member())
+    assert [s for _, s, _ in outbox(ms["TJ"].home)] == ["queued", "queued"]
+    # The operator applies version 2 (`tamga federation apply`), then starts the node.
+    assert FederationState.load(ms["TJ"].folder).offer([v2], source="apply").adopted == [2]
+
+    async def start_removed() -> None:
+        tj = await Node.open(load_config(ms["TJ"].home))
+        try:
+            await tj.start()
+            assert not tj.queues and len(tj.peers) == 0
+            await wait_until(lambda: {s for _, s, _ in outbox(ms["TJ"].home)} == {"rejected"}, "rejected at start")
+        finally:
+            await tj.stop()
+
+    asyncio.run(start_removed())
+    assert sorted(p for p, _, _ in outbox(ms["TJ"].home)) == ["KZ", "UZ"]
+    assert all("in manifest version 2" in d for _, _, d in outbox(ms["TJ"].home))
