@@ -24,6 +24,7 @@ import grpc
 import pytest
 from tamga.app import Node
 from tamga.config import load_config
+from tamga.errors import RoutingError
 from tamga.federation import Changes, FederationState, genesis_proposal, parse_manifest, successor_proposal
 from tamga.logging import configure_logging
 from tamga.protocol import LocalIdentity, read_identity
@@ -187,6 +188,8 @@ def test_a_removed_member_learns_by_its_periodic_pull_and_rejects_what_it_queued
             await wait_until(lambda: tj.federation.removed_in == 2, "TJ learns its removal from KZ")
             await wait_until(lambda: not tj.queues, "TJ stops every delivery queue")
             assert len(tj.peers) == 0
+            with pytest.raises(RoutingError, match="no peer for receiver country KZ"):  # new records: refused
+                await tj.submitter.submit(records_file([declaration("TJ", ["KZ"])]), source="tj-2.json")
             await wait_until(lambda: outbox(ms["TJ"].home) == [("UZ", "rejected", f"{reason}; not sent")], "rejected")
         finally:
             await stop_all(*nodes)
