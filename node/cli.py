@@ -203,6 +203,8 @@ def cmd_send(args: argparse.Namespace) -> int:
     federation = Federation(
         folder=config.path(Path("federation")), local=load_local_identity(config), pinned=load_peers(config)
     )
+    if federation.removed_reason is not None:
+        raise TamgaError(f"{federation.removed_reason}: it sends to no one; nothing of {path.name} was queued")
     local, peers = federation.local, federation.peers
     if args.adapter:
         adapter = load_adapter(args.adapter)

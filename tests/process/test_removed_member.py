@@ -85,6 +85,14 @@ def test_a_removed_member_learns_its_removal_stops_and_rejects_what_it_queued(tm
         problems = [line for line in doctor.stdout.splitlines() if line.startswith("PROBLEM")]
         assert any("federation" in line and reason in line for line in problems), describe(doctor)
 
+        # `tamga send` refuses at once, saying why.
+        late = tmp_path / "late.json"
+        late.write_bytes(records_file([declaration("TJ-4", sender="TJ", receivers=["KZ"])]))
+        send = run_tamga("send", late, "--home", tj.home)
+        assert send.returncode != 0, describe(send)
+        assert reason in send.stderr and "Traceback" not in send.stderr, describe(send)
+        assert tj.outbox_counts() == {"rejected": 3}
+
         # The members go on exchanging with each other.
         kz.drop("kz.json", records_file([declaration("KZ-1", sender="KZ", receivers=["UZ"])]))
         wait_for(lambda: kz.outbox_counts().get("delivered") == 1, WAIT, what="KZ's record delivered to UZ")
