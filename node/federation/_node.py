@@ -179,7 +179,7 @@ def removal(state: FederationState, node_id: str) -> int | None:
         return None
     for before, after in zip(reversed(state.chain[:-1]), reversed(state.chain[1:]), strict=True):
         if node_id in before.members and node_id not in after.members:
-            return after.version
+            return int(after.version)
     return None
 
 

@@ -8,6 +8,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import grpc
 from tamga.config import DeliveryConfig
@@ -34,7 +35,7 @@ class _InFlight:
     sent_at: float
 
 
-def _consume(future: asyncio.Future[object]) -> None:
+def _consume(future: asyncio.Future[Any]) -> None:
     """Mark a finished future's exception as retrieved (its failure is reported elsewhere)."""
     if not future.cancelled():
         future.exception()

@@ -512,7 +512,7 @@ class Store:
                     f"SELECT seq, peer, message_id, record_type, digest FROM outbox WHERE {where} ORDER BY seq LIMIT ?",
                     [*params, REJECT_CHUNK],
                 ) as cur:
-                    rows = await cur.fetchall()
+                    rows = list(await cur.fetchall())
                 if not rows:
                     return 0
                 await c.executemany(
