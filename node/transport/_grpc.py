@@ -86,11 +86,17 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServiceServicer):
         fp = presented_fingerprint(context)
         if fp is not None and any(_pinned_fingerprint(p) == fp for p in self.peers):
             return fp
-        if manifest_only and fp is not None and self.federation is not None:
-            former = self.federation.chain_certificates().get(fp)
-            if former is not None:
-                log.info("manifest_asked_by_former_member", peer=former[0], fingerprint=fp)
-                return fp
+        former = self.federation.chain_certificates().get(fp) if fp and self.federation is not None else None
+        if former is not None and manifest_only:
+            log.info("manifest_asked_by_former_member", peer=former[0], fingerprint=fp)
+            return fp
+        if former is not None:
+            log.warning("tls_client_refused", fingerprint=fp, peer=former[0], reason="a former member's certificate")
+            await context.abort(
+                grpc.StatusCode.PERMISSION_DENIED,
+                f"TLS client certificate sha256 {fp} was pinned for {former[0]} in an earlier federation manifest "
+                "version, not the current one: this node answers it GetManifest only (to learn what changed)",
+            )
         log.warning("tls_client_refused", fingerprint=fp, reason="certificate not pinned for any peer")
         await context.abort(
             grpc.StatusCode.PERMISSION_DENIED,

@@ -87,6 +87,7 @@ def test_a_former_members_certificate_may_ask_getmanifest_and_nothing_else(tmp_p
                 with pytest.raises(grpc.aio.AioRpcError) as err:
                     await stub.GetIdentity(exchange_pb2.GetIdentityRequest(), timeout=5)
                 assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED, err.value.details()
+                assert "GetManifest only" in (err.value.details() or "")
                 call = stub.Exchange(timeout=5)
                 await call.write(
                     exchange_pb2.ExchangeRequest(batch=envelope_pb2.EnvelopeBatch(batch_id="b1"), manifest_version=1)
