@@ -13,7 +13,15 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from tamga.errors import ConfigError, StoreError, StoreFullError
 from tamga.inbound import Receiver
 from tamga.logging import get_logger
-from tamga.protocol import SUPPORTED_CRYPTO_PROFILES, SUPPORTED_PROTOCOL_VERSIONS, Opened, Peer, PeerDirectory, Refused
+from tamga.protocol import (
+    SUPPORTED_CRYPTO_PROFILES,
+    SUPPORTED_PROTOCOL_VERSIONS,
+    Opened,
+    Peer,
+    PeerDirectory,
+    Refused,
+    clip,
+)
 from tamga.transport._tls import (
     ServerTls,
     TlsIdentity,
@@ -107,12 +115,25 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServiceServicer):
             if peer is None:
                 continue
             if _pinned_fingerprint(peer) != fp:
-                log.warning("tls_sender_mismatch", peer=res.sender, message_id=res.message_id, fingerprint=fp)
+                # Charged to the peer the certificate authenticated; the name the envelope gave is only quoted.
+                log.warning(
+                    "tls_sender_mismatch",
+                    peer=self._authenticated_peer(fp) or "",
+                    claimed_sender=clip(res.sender),
+                    message_id=clip(res.message_id),
+                    fingerprint=fp,
+                )
                 await context.abort(
                     grpc.StatusCode.PERMISSION_DENIED,
                     f"the envelopes name sender {res.sender}, but the TLS client certificate (sha256 {fp}) "
                     f"is not the one pinned for {res.sender}; a node may send only its own envelopes",
                 )
+
+    def _authenticated_peer(self, fp: str | None) -> str | None:
+        """The node id of the peer whose pinned certificate has fingerprint ``fp`` (None: plaintext or none)."""
+        if self.peers is None or fp is None:
+            return None
+        return next((p.node_id for p in self.peers if _pinned_fingerprint(p) == fp), None)
 
     async def Exchange(
         self,
@@ -123,6 +144,7 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServiceServicer):
         # threads while the current one is committed. Commits and receipts stay in the
         # order the batches arrived.
         fp = await self._check_client(context)
+        peer = self._authenticated_peer(fp)
         opening: asyncio.Queue[tuple[envelope_pb2.EnvelopeBatch, asyncio.Task[Any]] | None] = asyncio.Queue(
             maxsize=self.pipeline_depth
         )
@@ -148,7 +170,7 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServiceServicer):
                 results = await task
                 await self._check_senders(context, fp, results)
                 try:
-                    signed = await self.receiver.commit(batch, results)
+                    signed = await self.receiver.commit(batch, results, peer=peer)
                 except StoreError as exc:
                     log.error(
                         "batch_not_committed", batch_id=batch.batch_id, envelopes=len(batch.envelopes), error=str(exc)
