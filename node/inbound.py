@@ -48,6 +48,7 @@ from tamga.protocol import (
     PeerDirectory,
     Refused,
     clip,
+    envelope_digest,
     open_envelope,
     origin_problem,
     sign_receipts,
@@ -192,15 +193,26 @@ class Receiver:
         batch_sender = ""
         now = self.clock()
         for env in envelopes:
-            res = open_envelope(
-                env,
-                local=self.local,
-                peers=self.peers,
-                max_envelope_bytes=self.max_envelope_bytes,
-                now=now,
-                max_age=self.max_envelope_age,
-                max_skew=self.max_clock_skew,
-            )
+            try:
+                res = open_envelope(
+                    env,
+                    local=self.local,
+                    peers=self.peers,
+                    max_envelope_bytes=self.max_envelope_bytes,
+                    now=now,
+                    max_age=self.max_envelope_age,
+                    max_skew=self.max_clock_skew,
+                )
+            except Exception as exc:  # a check that broke on this envelope refuses it, not the whole batch
+                error = f"{type(exc).__name__}: {clip(exc, 200)}"
+                log.error("envelope_check_failed", error=error, envelope_bytes=env.ByteSize())
+                res = Refused(
+                    R.REJECT_REASON_MALFORMED_ENVELOPE,
+                    f"the receiving node could not check this envelope ({clip(type(exc).__name__)})",
+                    "",
+                    "",
+                    envelope_digest(env),
+                )
             if isinstance(res, Opened):
                 if not batch_sender:
                     batch_sender = res.sender

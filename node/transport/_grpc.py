@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import grpc
@@ -224,6 +225,105 @@ class ManifestSource(Protocol):
     def seen(self, peer_id: str, version: int) -> None: ...
 
 
+@dataclass(frozen=True, slots=True)
+class _Undecodable:
+    """What the server got in place of a request message that does not parse."""
+
+    error: str
+
+
+def _lenient(deserialize: Callable[[bytes], Any] | None) -> Callable[[bytes], Any] | None:
+    """``deserialize`` that returns :class:`_Undecodable` instead of raising (gRPC would log a traceback)."""
+    if deserialize is None:
+        return None
+
+    def parse(data: bytes) -> Any:
+        try:
+            return deserialize(data)
+        except Exception as exc:  # DecodeError, too deep a nesting, or anything else the parser raises
+            return _Undecodable(f"{type(exc).__name__}: {clip(exc, 200)}")
+
+    return parse
+
+
+async def _refuse_undecodable(method: str, bad: _Undecodable, context: grpc.aio.ServicerContext) -> None:
+    """One log line and INVALID_ARGUMENT for a request that does not parse."""
+    log.warning("request_undecodable", method=method, error=bad.error, client=clip(context.peer(), 100))
+    await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"the request to {method} does not parse as its message")
+
+
+class UndecodableRequests(grpc.aio.ServerInterceptor):
+    """Answer a request that does not parse INVALID_ARGUMENT with one log line, never a traceback.
+
+    gRPC parses a request before the servicer sees it and logs a full
+    traceback at error level when the parser raises. This interceptor
+    gives every method a parser that returns a marker instead, and ends
+    the call with INVALID_ARGUMENT when the servicer would receive one
+    (for a stream, when the bad message comes up).
+    """
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Any],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> Any:
+        handler = await continuation(handler_call_details)
+        if handler is None:
+            return None
+        method = clip(handler_call_details.method, 100)
+
+        def checked_stream(requests: AsyncIterator[Any], context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+            async def gen() -> AsyncIterator[Any]:
+                async for request in requests:
+                    if isinstance(request, _Undecodable):
+                        await _refuse_undecodable(method, request, context)
+                    yield request
+
+            return gen()
+
+        def unary(behavior: Callable[..., Any]) -> Callable[..., Any]:
+            async def call(request: Any, context: grpc.aio.ServicerContext) -> Any:
+                if isinstance(request, _Undecodable):
+                    await _refuse_undecodable(method, request, context)
+                return await behavior(request, context)
+
+            return call
+
+        def unary_in_stream_out(behavior: Callable[..., Any]) -> Callable[..., Any]:
+            async def call(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+                if isinstance(request, _Undecodable):
+                    await _refuse_undecodable(method, request, context)
+                async for response in behavior(request, context):
+                    yield response
+
+            return call
+
+        def stream_in(behavior: Callable[..., Any], streaming_out: bool) -> Callable[..., Any]:
+            if streaming_out:
+
+                async def out(requests: AsyncIterator[Any], context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+                    async for response in behavior(checked_stream(requests, context), context):
+                        yield response
+
+                return out
+
+            async def single(requests: AsyncIterator[Any], context: grpc.aio.ServicerContext) -> Any:
+                return await behavior(checked_stream(requests, context), context)
+
+            return single
+
+        changes: dict[str, Any] = {"request_deserializer": _lenient(handler.request_deserializer)}
+        if handler.unary_unary is not None:
+            changes["unary_unary"] = unary(handler.unary_unary)
+        elif handler.unary_stream is not None:
+            changes["unary_stream"] = unary_in_stream_out(handler.unary_stream)
+        elif handler.stream_unary is not None:
+            changes["stream_unary"] = stream_in(handler.stream_unary, False)
+        elif handler.stream_stream is not None:
+            changes["stream_stream"] = stream_in(handler.stream_stream, True)
+        return handler._replace(**changes)
+
+
 def _batch_sender(batch: envelope_pb2.EnvelopeBatch) -> str:
     """The sender the first envelope's header names (unverified: only a hint of whom to ask for a manifest)."""
     for env in batch.envelopes[:1]:
@@ -256,7 +356,7 @@ async def build_server(
         OSError: the address cannot be bound.
     """
     _check_free(listen)
-    server = grpc.aio.server(options=SERVER_OPTIONS)
+    server = grpc.aio.server(options=SERVER_OPTIONS, interceptors=[UndecodableRequests()])
     exchange_pb2_grpc.add_ExchangeServiceServicer_to_server(servicer, server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
