@@ -54,6 +54,8 @@ R = envelope_pb2.RejectReason
 
 REFUSED_ROWS_PER_MINUTE = 60
 """Most refused-log rows (and audit entries) written per peer and minute; the rest are counted in one SUMMARY row."""
+MAX_LAST_ERROR_CHARS = 1000
+"""Most characters of a delivery error kept for status (it may quote a peer's gRPC status message)."""
 SUMMARY = "SUMMARY"
 """The reason of a refused-log row that counts the refusals of a peer and minute beyond the rate."""
 
@@ -480,7 +482,8 @@ class Store:
                             receipt_id,
                             S.Name(o.status),
                             R.Name(o.reason) if not o.delivered else None,
-                            o.detail or None,
+                            # The peer wrote it: escaped and cut before it is kept (the signed batch keeps it whole).
+                            clip(o.detail, MAX_DETAIL_CHARS) if o.detail else None,
                             peer,
                             o.message_id,
                         )
@@ -519,7 +522,7 @@ class Store:
                     " last_attempt_at = excluded.last_attempt_at,"
                     " consecutive_failures = peer_state.consecutive_failures + 1,"
                     " last_error = excluded.last_error, retry_at = excluded.retry_at",
-                    (peer, now, error, retry_at),
+                    (peer, now, clip(error, MAX_LAST_ERROR_CHARS), retry_at),
                 )
 
         await self._run("recording a delivery failure", txn())

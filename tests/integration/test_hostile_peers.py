@@ -9,9 +9,10 @@ connections. Each attack is checked in the signed receipts, in UZ's store
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import grpc
@@ -19,6 +20,7 @@ import pytest
 from tamga.adapters.sdk.codes import authority_of
 from tamga.cli import main as tamga_main
 from tamga.errors import ValidationError
+from tamga.logging import configure_logging
 from tamga.protocol import MAX_DETAIL_CHARS, envelope_digest
 from tamga.store import REFUSED_ROWS_PER_MINUTE
 from tamga.v1 import envelope_pb2, exchange_pb2, exchange_pb2_grpc
@@ -65,6 +67,14 @@ def peer_refused(doc: dict, peer: str) -> int:
 def store_bytes(home: Path) -> int:
     db = db_path(home)
     return sum(p.stat().st_size for p in db.parent.glob(db.name + "*"))
+
+
+@pytest.fixture(name="log_events")
+def _log_events() -> Iterator[Callable[[], list[dict]]]:
+    """The node's log as JSON events (structlog and stdlib records, gRPC's included), read on demand."""
+    out = io.StringIO()
+    configure_logging("info", "json", stream=out)
+    yield lambda: [json.loads(line) for line in out.getvalue().splitlines() if line.startswith("{")]
 
 
 @pytest.fixture(name="grpc_errors")
@@ -329,7 +339,7 @@ def test_megabytes_in_header_fields_grow_the_store_by_a_bounded_amount(tmp_path:
 
 
 def test_refusals_beyond_the_rate_are_counted_in_one_row_not_logged_one_by_one(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], log_events: Callable[[], list[dict]]
 ) -> None:
     homes: list[Path] = []
     n = REFUSED_ROWS_PER_MINUTE + 90
@@ -346,6 +356,9 @@ def test_refusals_beyond_the_rate_are_counted_in_one_row_not_logged_one_by_one(
         assert w.q("SELECT COUNT(*) FROM audit WHERE kind = 'refused'")[0][0] <= REFUSED_ROWS_PER_MINUTE + 1
 
     run_wire(tmp_path, body)
+    events = [e["event"] for e in log_events()]
+    assert events.count("record_refused") == REFUSED_ROWS_PER_MINUTE, events.count("record_refused")
+    assert events.count("refusals_rate_limited") == 1
     assert peer_refused(status_json(homes[0], capsys), "KZ") == n
 
 
@@ -353,7 +366,7 @@ def test_refusals_beyond_the_rate_are_counted_in_one_row_not_logged_one_by_one(
 
 
 def test_undecodable_requests_get_invalid_argument_without_a_traceback(
-    tmp_path: Path, grpc_errors: list[logging.LogRecord]
+    tmp_path: Path, grpc_errors: list[logging.LogRecord], log_events: Callable[[], list[dict]]
 ) -> None:
     async def body(w: Wire) -> None:
         async with connect(w.node, w.kz) as channel:
@@ -380,3 +393,6 @@ def test_undecodable_requests_get_invalid_argument_without_a_traceback(
 
     run_wire(tmp_path, body)
     assert not grpc_errors, [r.getMessage() for r in grpc_errors]
+    events = log_events()
+    assert [e["event"] for e in events].count("request_undecodable") == 4
+    assert not [e for e in events if e.get("level") == "error" or "exception" in e], events

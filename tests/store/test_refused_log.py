@@ -140,3 +140,38 @@ def test_a_store_of_schema_4_keeps_its_refusals_when_upgraded(tmp_path: Path) ->
 
     run(go())
     assert rows(db, "SELECT claimed, count FROM refused") == [("", 1)]
+
+
+def test_what_a_peer_wrote_in_a_receipt_or_a_status_is_kept_cut_and_escaped(tmp_path: Path) -> None:
+    """A rejection's detail and a delivery error come from the peer: status reads them from the store."""
+    from tamga.protocol import ReceiptOutcome, Sealed
+    from tamga.v1 import envelope_pb2
+
+    db = tmp_path / "t.db"
+    hostile = "\x1b[2J\x1b[1;1Hforged line" + "D" * 2_000_000
+
+    async def go() -> None:
+        store = await Store.open(db)
+        await store.enqueue([Sealed("m1", "UZ", "declaration_snapshot", b"env", b"d" * 32)], source="f", now=T0)
+        await store.settle(
+            "UZ",
+            batch_id="b",
+            signed=envelope_pb2.SignedReceiptBatch(receipt_batch=b"batch", signature=b"s" * 64),
+            outcomes=[
+                ReceiptOutcome(
+                    "m1",
+                    envelope_pb2.RECEIPT_STATUS_REJECTED,
+                    envelope_pb2.REJECT_REASON_MALFORMED_RECORD,
+                    hostile,
+                )
+            ],
+            now=T0,
+        )
+        await store.record_failure("UZ", error=f"UNAVAILABLE: {hostile}", now=T0, retry_at=T0 + 1)
+        [rejection] = await store.recent_rejections()
+        assert len(rejection["detail"]) < 400 and "\x1b" not in rejection["detail"]
+        error = (await store.peer_status())["UZ"]["last_error"]
+        assert len(error) < 1100 and "\x1b" not in error and error.startswith("UNAVAILABLE: \\x1b[2J")
+        await store.close()
+
+    run(go())
