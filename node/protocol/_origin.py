@@ -11,8 +11,8 @@ Rules:
    error, the file refused whole); the receiver checks it again after the
    signature verified and refuses ORIGIN_MISMATCH. A node never hands its
    national system a record that claims another country's origin.
-2. What a refusal says names fields and codes only (countries, node ids),
-   never record contents, and every value a peer chose is escaped and cut
+2. What a refusal says names fields and codes only (countries, node ids,
+   the expected authority names), never record contents, and every value a peer chose is escaped and cut
    (:func:`clip`) before it reaches a receipt, a log line or the store.
 3. A sequence number is a signed 64-bit integer in the store: a header
    number above :data:`MAX_SEQUENCE` is refused SEQUENCE_OUT_OF_RANGE, and so
@@ -102,9 +102,10 @@ def origin_problem(
         )
     if meta.sender_authority and meta.sender_authority not in sender_authorities:
         names = " or ".join(f'"{clip(a, 120)}"' for a in dict.fromkeys(sender_authorities) if a)
+        # The claimed name is not quoted: it is record text, not a code.
         return OriginProblem(
             "meta.sender_authority",
-            f'the record claims "{clip(meta.sender_authority, 120)}", but {clip(sender_id)} is {names or "unnamed"}',
+            f"the record names another authority than {clip(sender_id)}'s: {names or 'none is known'}",
         )
     listed = set(meta.receiver_countries)
     for country in receiver_countries:

@@ -66,6 +66,7 @@ def test_a_record_claiming_another_authority_is_refused() -> None:
     problem = check(record(authority="General Administration of Customs of the People's Republic of China"))
     assert problem is not None and problem.startswith("meta.sender_authority: ")
     assert "State Revenue Committee of the Republic of Kazakhstan" in problem
+    assert "China" not in problem, "the detail quotes the record's text"
 
 
 def test_a_record_not_listing_the_receiver_is_refused() -> None:
@@ -83,7 +84,7 @@ def test_what_a_peer_chose_is_escaped_and_cut_in_the_detail() -> None:
     assert "\x1b" not in problem and "\\x1b" in problem
     assert len(problem) < 300
     authority = check(record(authority="\u202e" + "A" * 100_000))
-    assert authority is not None and "\u202e" not in authority and len(authority) < 600
+    assert authority is not None and "\u202e" not in authority and "AAAA" not in authority
 
 
 def test_clip_cuts_before_escaping_and_counts_what_it_left_out() -> None:
