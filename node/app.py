@@ -143,6 +143,7 @@ class Node:
         # (that would drop every queued record and the dedup history without a word).
         store = await Store.open(config.path(config.store.path), create=False)
         store.audit_signer = AuditSigner(local.node_id, local.signing_key)
+        store.max_sequence_jump = config.limits.max_sequence_jump
         return cls(
             config=config, local=local, peers=peers, adapter=adapter, store=store, clock=clock, federation=federation
         )

@@ -437,6 +437,7 @@ def cmd_purge(args: argparse.Namespace) -> int:
                 now=time.time(),
                 delivered_payloads=r.delivered_payloads,
                 dedup_horizon=r.dedup_horizon,
+                refused_log=r.refused_log,
                 dry_run=args.dry_run,
             )
         finally:
@@ -446,7 +447,7 @@ def cmd_purge(args: argparse.Namespace) -> int:
     counts = (
         f"{res.outbox_payloads} outgoing payload(s) settled and {res.inbox_payloads} incoming payload(s) handed off "
         f"on or before {_fmt_time(res.payload_cutoff)}, {res.inbox_deleted} dedup row(s) received on or before "
-        f"{_fmt_time(res.dedup_cutoff)}"
+        f"{_fmt_time(res.dedup_cutoff)}, {res.refused_deleted} refused-log row(s)"
     )
     if args.dry_run:
         print(f"would purge {counts}; nothing changed")

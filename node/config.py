@@ -143,6 +143,10 @@ class LimitsConfig:
     # peer. A file that would take a peer's queue past it is refused whole
     # (moved to the failed folder with its report) until the peer catches up.
     max_queued: int = 1_000_000
+    # A received sequence number further than this beyond the highest one
+    # already received from its sender is refused SEQUENCE_OUT_OF_RANGE, not
+    # recorded as a gap: a peer cannot make 'tamga status' show a gap of 10^18.
+    max_sequence_jump: int = 1_000_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +165,9 @@ class RetentionConfig:
     # answer a retry DUPLICATE; after it the inbox row is deleted.
     dedup_horizon: float = 400 * 86400.0
     purge_interval: float = 3600.0
+    # Rows of the refused log (envelopes refused from peers: digest, reason,
+    # cut detail) are deleted this long after the refusal; the audit log keeps its entry.
+    refused_log: float = 90 * 86400.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,6 +225,7 @@ _DURATIONS = {
     "delivered_payloads",
     "dedup_horizon",
     "purge_interval",
+    "refused_log",
 }
 
 
@@ -418,6 +426,9 @@ max_queued = 1000000
 # refused STALE. Their sum is the retry horizon (see [retention]).
 max_envelope_age = "14d"
 max_clock_skew = "5m"
+# A received sequence number further than this beyond the highest one seen
+# from its sender is refused SEQUENCE_OUT_OF_RANGE (never shown as a gap).
+max_sequence_jump = 1000000
 
 [retention]
 # How long a delivered (or rejected) outgoing envelope and a handed-off
@@ -432,6 +443,10 @@ delivered_payloads = "90d"
 dedup_horizon = "400d"
 # How often the node purges (also once at start).
 purge_interval = "1h"
+# How long a refusal of a peer's envelope stays in the refused log (digest,
+# reason code, detail cut to a few hundred bytes; at most 60 rows a minute
+# per peer, the rest counted in one summary row). The audit log keeps its entry.
+refused_log = "90d"
 
 [logging]
 level = "info"

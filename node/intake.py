@@ -43,8 +43,9 @@ from typing import Any
 
 from tamga.adapters import Adapter
 from tamga.errors import AdapterError, QueueFullError, RoutingError, StoreError, TamgaError, ValidationError
+from tamga.inbound import member_authorities
 from tamga.logging import get_logger
-from tamga.protocol import LocalIdentity, Peer, PeerDirectory, Sealed, record_type_of, seal
+from tamga.protocol import LocalIdentity, Peer, PeerDirectory, Sealed, origin_problem, record_type_of, seal
 from tamga.store import SequenceConflict, Store
 from tamga.v1 import records_pb2
 from tamga.validation import raise_if_invalid
@@ -227,6 +228,32 @@ class Submitter:
         self._check_agreements(records, plan)
         return plan
 
+    def _check_origin(self, records: Sequence[records_pb2.Record], plan: list[list[Peer]]) -> None:
+        """Every record comes from this node and is for each peer it goes to (receivers check the same).
+
+        ``meta.sender_country`` must be this node's country, ``meta.sender_authority``
+        (when set) its authority or its country's registered customs service
+        name, and ``meta.receiver_countries`` must list the country of every
+        recipient (a peer named with ``--to`` included).
+
+        Raises:
+            ValidationError: one located problem per record (``records[i].meta.sender_country: ...``).
+        """
+        authorities = member_authorities(self.local)
+        problems = []
+        for i, (rec, recipients) in enumerate(zip(records, plan, strict=True)):
+            found = origin_problem(
+                rec,
+                sender_id=self.local.node_id,
+                sender_country=self.local.country,
+                sender_authorities=authorities,
+                receiver_countries=list(dict.fromkeys(p.country for p in recipients)),
+            )
+            if found is not None:
+                problems.append(f"records[{i}].{found}")
+        if problems:
+            raise ValidationError(problems)
+
     def _check_agreements(self, records: Sequence[records_pb2.Record], plan: list[list[Peer]]) -> None:
         """With a federation manifest: every (recipient, record type) needs an agreement (deny by default).
 
@@ -294,6 +321,7 @@ class Submitter:
         """
         records = await asyncio.to_thread(self._decode_and_check, data, source)
         plan = self.route(records, to)
+        self._check_origin(records, plan)
         outgoing = []
         for rec, recipients in zip(records, plan, strict=True):
             payload = rec.SerializeToString()

@@ -55,6 +55,7 @@ class Purger:
             now=self.clock(),
             delivered_payloads=self.config.delivered_payloads,
             dedup_horizon=self.config.dedup_horizon,
+            refused_log=self.config.refused_log,
         )
         self.last = result
         if result.total:
@@ -64,6 +65,7 @@ class Purger:
                 outbox_payloads=result.outbox_payloads,
                 inbox_payloads=result.inbox_payloads,
                 inbox_deleted=result.inbox_deleted,
+                refused_deleted=result.refused_deleted,
                 transactions=result.transactions,
                 payloads_settled_before=_iso(result.payload_cutoff),
                 dedup_received_before=_iso(result.dedup_cutoff),

@@ -18,6 +18,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from google.protobuf import json_format
+from tamga.adapters.sdk.codes import authority_of
 from tamga.crypto import CRYPTO_PROFILE_V1, SALT_SIZE, EncryptionKey, SigningKey, random_bytes
 from tamga.protocol import (
     ENVELOPE_PURPOSE,
@@ -45,12 +46,20 @@ EnvelopeHeader = envelope_pb2.EnvelopeHeader
 
 
 def sample_record(
-    record_type: str, *, sender_country: str, receiver_country: str, challenge: str | None = None
+    record_type: str,
+    *,
+    sender_country: str,
+    receiver_country: str,
+    challenge: str | None = None,
+    sender_authority: str | None = None,
 ) -> records_pb2.Record:
     """A valid record of ``record_type`` from ``sender_country`` to ``receiver_country``.
 
     ``challenge`` (default: a fresh random code) is carried in the record's
     source reference, so the suite can recognise the record wherever it arrives.
+    ``sender_authority`` is the sending node's authority (its origin is
+    bound: FDX-ENV-14); by default the registered name of the country's
+    customs service, as the built-in adapters write it.
 
     Raises:
         ValueError: the suite has no sample of that record type.
@@ -60,7 +69,7 @@ def sample_record(
         "recordId": str(uuid.uuid4()),
         "senderCountry": sender_country,
         "receiverCountries": [receiver_country],
-        "senderAuthority": "Tamga conformance suite (test record)",
+        "senderAuthority": sender_authority or authority_of(sender_country),
         "createdAt": "2026-03-01T10:00:00Z",
         "sourceFormat": "TAMGA:CONFORMANCE",
         "sourceRecordRef": code,
@@ -204,6 +213,8 @@ def challenge_file(
             continue
         if not again or any(list(r.meta.receiver_countries) != [receiver_country] for r in again):
             tried.append(f"{what}: the national file does not keep the receiver country {receiver_country}")
+        elif any(r.meta.sender_country != sender_country for r in again):
+            tried.append(f"{what}: the national file's records do not come from {sender_country}")
         elif code.encode() not in b"".join(r.SerializeToString() for r in again):
             tried.append(f"{what}: the national file does not keep the challenge code")
         elif problems := validate_records(again):

@@ -623,10 +623,15 @@ class FakePeer:
             sender_country=self.suite.local.country,
             receiver_country=self.target.identity.country,
             challenge=challenge,
+            sender_authority=self.suite.local.authority,
         )
 
     def record_for_target_to_send(self, record_type: str = "declaration_snapshot", **kw: Any) -> Any:
         """A fresh valid record the target sends to the suite."""
         return sample_record(
-            record_type, sender_country=self.target.identity.country, receiver_country=self.suite.local.country, **kw
+            record_type,
+            sender_country=self.target.identity.country,
+            receiver_country=self.suite.local.country,
+            sender_authority=self.target.identity.authority,
+            **kw,
         )

@@ -25,6 +25,12 @@ Rules:
    agreement (else NO_AGREEMENT) and the sender's keys it names must be valid
    at its ``created_at`` (else KEY_NOT_VALID), both before decrypting; the
    envelope may be sealed to any own key the manifest still lists.
+7. Bounds: a header ``sequence`` above 2^63-1 is refused
+   SEQUENCE_OUT_OF_RANGE and a ``created_at`` outside what a protobuf
+   Timestamp may hold (years 1 to 9999) MALFORMED_ENVELOPE, both before
+   decrypting; every value of a refusal (detail, message id, sender) is
+   escaped and cut (:func:`~tamga.protocol._origin.clip`), so a header field
+   of megabytes costs a few hundred bytes in a receipt, a log line or the store.
 """
 
 from __future__ import annotations
@@ -43,6 +49,7 @@ from tamga.protocol._identity import (
     Peer,
     PeerDirectory,
 )
+from tamga.protocol._origin import MAX_FIELD_CHARS, MAX_SEQUENCE, clip
 from tamga.protocol._time import to_nanos
 from tamga.v1 import envelope_pb2, records_pb2
 
@@ -51,6 +58,7 @@ __all__ = [
     "DEFAULT_MAX_ENVELOPE_AGE",
     "DEFAULT_MAX_ENVELOPE_BYTES",
     "ENVELOPE_PURPOSE",
+    "MAX_DETAIL_CHARS",
     "RECORD_TYPES",
     "Opened",
     "Refused",
@@ -69,6 +77,11 @@ DEFAULT_MAX_ENVELOPE_AGE = 14 * 24 * 3600.0
 """Seconds: an envelope sealed longer ago than this is STALE (the [limits] default)."""
 DEFAULT_MAX_CLOCK_SKEW = 300.0
 """Seconds: an envelope sealed further than this in the future is STALE (the [limits] default)."""
+MAX_DETAIL_CHARS = 300
+"""Most characters of a refusal's detail (receipt, log, store); longer ones are cut, saying how much."""
+# What a google.protobuf.Timestamp may hold: 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z.
+_MIN_TIMESTAMP_SECONDS = -62_135_596_800
+_MAX_TIMESTAMP_SECONDS = 253_402_300_799
 RECORD_TYPES: tuple[str, ...] = tuple(f.name for f in records_pb2.Record.DESCRIPTOR.oneofs_by_name["body"].fields)
 
 R = envelope_pb2.RejectReason
@@ -194,6 +207,19 @@ def _span(seconds: float) -> str:
     return " ".join(p for p in parts if not p.startswith("0")) or "0s"
 
 
+def _timestamp_problem(header: envelope_pb2.EnvelopeHeader) -> str | None:
+    """Why the header's created_at is not a valid protobuf Timestamp (years 1 to 9999), or None."""
+    if not header.HasField("created_at"):
+        return None  # the freshness window says so, after the signature
+    ts = header.created_at
+    if not _MIN_TIMESTAMP_SECONDS <= ts.seconds <= _MAX_TIMESTAMP_SECONDS or not 0 <= ts.nanos < 1_000_000_000:
+        return (
+            f"created_at ({ts.seconds} s, {ts.nanos} ns since 1970) is outside the range of a "
+            "google.protobuf.Timestamp (years 1 to 9999)"
+        )
+    return None
+
+
 def freshness_problem(
     header: envelope_pb2.EnvelopeHeader, *, now: float, max_age: float, max_skew: float
 ) -> str | None:
@@ -207,6 +233,9 @@ def freshness_problem(
     """
     if not header.HasField("created_at"):
         return "header has no created_at: the envelope's age cannot be checked"
+    out_of_range = _timestamp_problem(header)
+    if out_of_range is not None:
+        return out_of_range
     created_ns = header.created_at.ToNanoseconds()
     age = now - created_ns / 1e9
     sealed_at = header.created_at.ToJsonString()
@@ -253,7 +282,14 @@ def open_envelope(
     size = len(envelope.header) + len(envelope.body) + len(envelope.signature)
 
     def refuse(reason: int, detail: str, message_id: str = "", sender: str = "", sequence: int = 0) -> Refused:
-        return Refused(reason, detail, message_id, sender, env_digest, sequence)
+        return Refused(
+            reason,
+            clip(detail, MAX_DETAIL_CHARS),
+            clip(message_id, MAX_FIELD_CHARS),
+            clip(sender, MAX_FIELD_CHARS),
+            env_digest,
+            sequence,
+        )
 
     if size > max_envelope_bytes:
         return refuse(R.REJECT_REASON_OVERSIZE, f"envelope of {size} bytes exceeds {max_envelope_bytes}")
@@ -291,6 +327,16 @@ def open_envelope(
     if peer is None:
         why = f" of federation manifest version {policy.version}" if policy is not None else ""
         return refuse(R.REJECT_REASON_UNKNOWN_SENDER, f"sender {sender!r} is not a peer{why}", mid, sender)
+    if header.sequence > MAX_SEQUENCE:
+        return refuse(
+            R.REJECT_REASON_SEQUENCE_OUT_OF_RANGE,
+            f"sequence number {header.sequence} is above {MAX_SEQUENCE}, the highest a node accepts",
+            mid,
+            sender,
+        )
+    timestamp = _timestamp_problem(header)
+    if timestamp is not None:
+        return refuse(R.REJECT_REASON_MALFORMED_ENVELOPE, timestamp, mid, sender)
     if policy is not None:
         if header.record_type in RECORD_TYPES and not policy.allows(sender, local.node_id, header.record_type):
             return refuse(

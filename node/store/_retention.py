@@ -17,6 +17,10 @@ reasons and for different times:
   arrived. ``dedup_horizon`` must exceed that (checked when the config
   loads); after it the inbox row is deleted whole, and only if it was handed
   off. A copy of the very same envelope arriving even later is refused STALE.
+- the **refused log** (envelopes refused from peers: digests, reason codes,
+  cut details): kept ``refused_log`` (default 90 days), then deleted, so a
+  hostile peer cannot fill the disk with refusals over time. The audit log
+  keeps its own entry of each refusal.
 - **receipts and the audit log**: evidence, never purged here.
 
 Queued outbox rows and inbox rows not yet handed off are never touched,
@@ -55,6 +59,7 @@ PURGE_CHUNK = 5000
 _OUTBOX_DUE = "state <> 'queued' AND purged_at IS NULL AND settled_at <= ?"
 _INBOX_PAYLOAD_DUE = "handed_off_at IS NOT NULL AND purged_at IS NULL AND handed_off_at <= ?"
 _INBOX_EXPIRED = "handed_off_at IS NOT NULL AND received_at <= ?"
+_REFUSED_EXPIRED = "refused_at <= ?"
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,10 +73,12 @@ class PurgeResult:
     dedup_cutoff: float  # inbox rows received at or before this time
     transactions: int = 0  # write transactions, each with one 'purge' audit entry
     dry_run: bool = False
+    refused_deleted: int = 0  # refused-log rows older than [retention] refused_log, deleted
+    refused_cutoff: float | None = None  # refused-log rows written at or before this time (None: kept)
 
     @property
     def total(self) -> int:
-        return self.outbox_payloads + self.inbox_payloads + self.inbox_deleted
+        return self.outbox_payloads + self.inbox_payloads + self.inbox_deleted + self.refused_deleted
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -81,15 +88,27 @@ def _iso(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _detail(outbox: int, inbox: int, deleted: int, payload_cutoff: float, dedup_cutoff: float) -> str:
+def _detail(
+    outbox: int,
+    inbox: int,
+    deleted: int,
+    payload_cutoff: float,
+    dedup_cutoff: float,
+    refused: int = 0,
+    refused_cutoff: float | None = None,
+) -> str:
     """The audit entry's detail: compact JSON, so tools can read it back."""
-    doc = {
+    doc: dict[str, Any] = {
         "outbox_payloads": outbox,
         "inbox_payloads": inbox,
         "inbox_deleted": deleted,
         "payloads_settled_before": _iso(payload_cutoff),
         "dedup_received_before": _iso(dedup_cutoff),
     }
+    if refused:
+        doc["refused_deleted"] = refused
+    if refused and refused_cutoff is not None:
+        doc["refused_logged_before"] = _iso(refused_cutoff)
     return json.dumps(doc, sort_keys=True, separators=(",", ":"))
 
 
@@ -101,7 +120,8 @@ async def _chunk(
     dedup_cutoff: float,
     limit: int,
     signer: AuditSigner | None,
-) -> tuple[int, int, int]:
+    refused_cutoff: float | None = None,
+) -> tuple[int, int, int, int]:
     """One transaction's worth (at most ``limit`` rows), inside the caller's open write transaction."""
     # Deleting first: a row past the dedup horizon is counted once, as deleted.
     cur = await c.execute(
@@ -121,13 +141,23 @@ async def _chunk(
         (now, payload_cutoff, limit - deleted - outbox),
     )
     inbox = max(cur.rowcount, 0)
-    if deleted or outbox or inbox:
-        detail = _detail(outbox, inbox, deleted, payload_cutoff, dedup_cutoff)
+    refused = 0
+    if refused_cutoff is not None and limit - deleted - outbox - inbox > 0:
+        cur = await c.execute(
+            "DELETE FROM refused WHERE id IN"
+            f" (SELECT id FROM refused WHERE {_REFUSED_EXPIRED} ORDER BY refused_at LIMIT ?)",
+            (refused_cutoff, limit - deleted - outbox - inbox),
+        )
+        refused = max(cur.rowcount, 0)
+    if deleted or outbox or inbox or refused:
+        detail = _detail(outbox, inbox, deleted, payload_cutoff, dedup_cutoff, refused, refused_cutoff)
         await audit.append(c, [AuditEvent("purge", detail=detail)], now=now, signer=signer)
-    return outbox, inbox, deleted
+    return outbox, inbox, deleted, refused
 
 
-async def _count_due(store: Store, payload_cutoff: float, dedup_cutoff: float) -> tuple[int, int, int]:
+async def _count_due(
+    store: Store, payload_cutoff: float, dedup_cutoff: float, refused_cutoff: float | None
+) -> tuple[int, int, int, int]:
     async def one(sql: str, params: tuple[float, ...]) -> int:
         rows = await store._read("reading what retention would purge", sql, params)
         return int(rows[0][0])
@@ -137,7 +167,10 @@ async def _count_due(store: Store, payload_cutoff: float, dedup_cutoff: float) -
         f"SELECT COUNT(*) FROM inbox WHERE {_INBOX_PAYLOAD_DUE} AND received_at > ?", (payload_cutoff, dedup_cutoff)
     )
     deleted = await one(f"SELECT COUNT(*) FROM inbox WHERE {_INBOX_EXPIRED}", (dedup_cutoff,))
-    return outbox, inbox, deleted
+    refused = 0
+    if refused_cutoff is not None:
+        refused = await one(f"SELECT COUNT(*) FROM refused WHERE {_REFUSED_EXPIRED}", (refused_cutoff,))
+    return outbox, inbox, deleted, refused
 
 
 async def purge(
@@ -146,22 +179,28 @@ async def purge(
     now: float,
     delivered_payloads: float,
     dedup_horizon: float,
+    refused_log: float | None = None,
     chunk: int = PURGE_CHUNK,
     dry_run: bool = False,
 ) -> PurgeResult:
     """Purge what retention allows, in transactions of at most ``chunk`` rows (see the module docstring).
 
+    ``refused_log`` None keeps every refused-log row.
+
     Raises:
         StoreError: a transaction could not commit; those before it stay committed (each is whole).
     """
     payload_cutoff, dedup_cutoff = now - delivered_payloads, now - dedup_horizon
+    refused_cutoff = None if refused_log is None else now - refused_log
     if dry_run:
-        counts = await _count_due(store, payload_cutoff, dedup_cutoff)
-        return PurgeResult(*counts, payload_cutoff, dedup_cutoff, dry_run=True)
-    totals = [0, 0, 0]
+        o, i, d, r = await _count_due(store, payload_cutoff, dedup_cutoff, refused_cutoff)
+        return PurgeResult(
+            o, i, d, payload_cutoff, dedup_cutoff, dry_run=True, refused_deleted=r, refused_cutoff=refused_cutoff
+        )
+    totals = [0, 0, 0, 0]
     transactions = 0
 
-    async def txn() -> tuple[int, int, int]:
+    async def txn() -> tuple[int, int, int, int]:
         async with store._txn() as c:
             return await _chunk(
                 c,
@@ -170,17 +209,28 @@ async def purge(
                 dedup_cutoff=dedup_cutoff,
                 limit=chunk,
                 signer=store.audit_signer,
+                refused_cutoff=refused_cutoff,
             )
 
     while True:
-        done: tuple[int, int, int] = await store._run("purging by retention", txn())
+        done: tuple[int, int, int, int] = await store._run("purging by retention", txn())
         if sum(done):
             transactions += 1
             totals = [a + b for a, b in zip(totals, done, strict=True)]
         if sum(done) < chunk:
             break
         await asyncio.sleep(0)  # let waiting deliveries and hand-offs have the writer between chunks
-    return PurgeResult(*totals, payload_cutoff, dedup_cutoff, transactions=transactions)
+    o, i, d, r = totals
+    return PurgeResult(
+        o,
+        i,
+        d,
+        payload_cutoff,
+        dedup_cutoff,
+        transactions=transactions,
+        refused_deleted=r,
+        refused_cutoff=refused_cutoff,
+    )
 
 
 async def retention_status(store: Store) -> dict[str, Any]:

@@ -27,7 +27,15 @@ import aiosqlite
 from tamga import audit
 from tamga.audit import AuditEvent, AuditSigner
 from tamga.errors import QueueFullError, StoreError, StoreFullError
-from tamga.protocol import ReceiptOutcome, Sealed
+from tamga.protocol import (
+    DEFAULT_MAX_SEQUENCE_JUMP,
+    MAX_DETAIL_CHARS,
+    MAX_FIELD_CHARS,
+    ReceiptOutcome,
+    Sealed,
+    clip,
+    sequence_jump_problem,
+)
 from tamga.store import _retention
 from tamga.store._retention import PurgeResult
 from tamga.v1 import envelope_pb2
@@ -43,6 +51,13 @@ __all__ = [
 
 S = envelope_pb2.ReceiptStatus
 R = envelope_pb2.RejectReason
+
+REFUSED_ROWS_PER_MINUTE = 60
+"""Most refused-log rows (and audit entries) written per peer and minute; the rest are counted in one SUMMARY row."""
+MAX_LAST_ERROR_CHARS = 1000
+"""Most characters of a delivery error kept for status (it may quote a peer's gRPC status message)."""
+SUMMARY = "SUMMARY"
+"""The reason of a refused-log row that counts the refusals of a peer and minute beyond the rate."""
 
 
 def _migrations() -> list[tuple[int, str]]:
@@ -107,6 +122,10 @@ class Store:
         self._pending: set[asyncio.Task[Any]] = set()
         self.path = path
         self.audit_signer: AuditSigner | None = None  # set by the node: seals the audit log every SEAL_EVERY entries
+        # Set by the node from [limits]: a received sequence number further than this beyond the
+        # sender's highest is refused SEQUENCE_OUT_OF_RANGE, never recorded as a gap.
+        self.max_sequence_jump = DEFAULT_MAX_SEQUENCE_JUMP
+        self.refused_rows_per_minute = REFUSED_ROWS_PER_MINUTE
 
     # -- opening ---------------------------------------------------------------
 
@@ -463,7 +482,8 @@ class Store:
                             receipt_id,
                             S.Name(o.status),
                             R.Name(o.reason) if not o.delivered else None,
-                            o.detail or None,
+                            # The peer wrote it: escaped and cut before it is kept (the signed batch keeps it whole).
+                            clip(o.detail, MAX_DETAIL_CHARS) if o.detail else None,
                             peer,
                             o.message_id,
                         )
@@ -540,7 +560,7 @@ class Store:
                     " last_attempt_at = excluded.last_attempt_at,"
                     " consecutive_failures = peer_state.consecutive_failures + 1,"
                     " last_error = excluded.last_error, retry_at = excluded.retry_at",
-                    (peer, now, error, retry_at),
+                    (peer, now, clip(error, MAX_LAST_ERROR_CHARS), retry_at),
                 )
 
         await self._run("recording a delivery failure", txn())
@@ -554,15 +574,22 @@ class Store:
 
         Args:
             items: Envelopes that passed every check.
-            refused: (sender, message_id, reason, detail, digest[, sequence]) of
-                refused envelopes, logged in the same transaction; the sequence
-                number only where the signature verified.
+            refused: (peer, message_id, reason, detail, digest[, sequence[, claimed]])
+                of refused envelopes, logged in the same transaction: ``peer``
+                is the peer the refusal is charged to (the one the connection
+                authenticated), ``claimed`` the sender the header named; the
+                sequence number only where the signature verified. Texts are
+                escaped and cut before they are written, and at most
+                ``refused_rows_per_minute`` rows a minute are written per peer
+                (the rest are counted in one SUMMARY row; see 005_refused_bounds.sql).
             now: Clock value.
 
         Returns:
             Per item: (ReceiptStatus, RejectReason, detail). A message id seen
             before with the same digest is DUPLICATE; with another digest it is
-            REJECTED with MESSAGE_ID_CONFLICT and nothing is stored.
+            REJECTED with MESSAGE_ID_CONFLICT and nothing is stored; a sequence
+            number further than ``max_sequence_jump`` beyond the sender's
+            highest is REJECTED with SEQUENCE_OUT_OF_RANGE and nothing is stored.
 
         Raises:
             StoreError: nothing was committed (for example, the disk is full);
@@ -585,9 +612,27 @@ class Store:
                             seen[(s, m)] = d
                 new_rows = []
                 numbered: list[tuple[str, int, bool]] = []  # (sender, sequence, a new envelope)
+                highest = await _highest_sequences(c, {i.sender for i in items if i.sequence})
                 for item in items:
                     key = (item.sender, item.message_id)
                     prior = seen.get(key)
+                    jump = sequence_jump_problem(
+                        item.sequence, highest=highest.get(item.sender, 0), max_jump=self.max_sequence_jump
+                    )
+                    if jump is not None and prior != item.digest:
+                        results.append((S.RECEIPT_STATUS_REJECTED, R.REJECT_REASON_SEQUENCE_OUT_OF_RANGE, jump))
+                        log.append(
+                            (
+                                item.sender,
+                                item.message_id,
+                                R.Name(R.REJECT_REASON_SEQUENCE_OUT_OF_RANGE),
+                                jump,
+                                item.digest,
+                            )
+                        )
+                        continue
+                    if item.sequence > highest.get(item.sender, 0):
+                        highest[item.sender] = item.sequence
                     if prior is None or prior != item.digest:
                         numbered.append((item.sender, item.sequence, prior is None))
                     if prior is None:
@@ -615,15 +660,10 @@ class Store:
                     " VALUES (?, ?, ?, ?, ?, ?, ?)",
                     new_rows,
                 )
-                if log:
-                    await c.executemany(
-                        "INSERT INTO refused (sender, message_id, reason, detail, digest, refused_at, peer_seq)"
-                        " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                        [(*r[:5], now, r[5] if len(r) > 5 else 0) for r in log],
-                    )
                 numbered += [(r[0], r[5], False) for r in refused if len(r) > 5 and r[5]]
-                await _note_sequences(c, numbered, now=now)
-                events.extend(AuditEvent("refused", r[0], r[1], "", r[4], f"{r[2]}: {r[3]}") for r in log)
+                await _note_sequences(c, numbered, now=now, max_jump=self.max_sequence_jump)
+                if log:
+                    events.extend(await _log_refused(c, log, now=now, per_minute=self.refused_rows_per_minute))
                 await audit.append(c, events, now=now, signer=self.audit_signer)
             return results
 
@@ -748,15 +788,28 @@ class Store:
     # -- retention -------------------------------------------------------------
 
     async def purge(
-        self, *, now: float, delivered_payloads: float, dedup_horizon: float, dry_run: bool = False
+        self,
+        *,
+        now: float,
+        delivered_payloads: float,
+        dedup_horizon: float,
+        refused_log: float | None = None,
+        dry_run: bool = False,
     ) -> PurgeResult:
-        """Purge settled payloads and expired dedup rows ([retention]); see :mod:`tamga.store._retention`.
+        """Purge settled payloads, expired dedup rows and old refused-log rows ([retention]).
+
+        See :mod:`tamga.store._retention`; ``refused_log`` None keeps the refused log whole.
 
         Raises:
             StoreError: a transaction could not commit; those before it stay committed (each is whole).
         """
         return await _retention.purge(
-            self, now=now, delivered_payloads=delivered_payloads, dedup_horizon=dedup_horizon, dry_run=dry_run
+            self,
+            now=now,
+            delivered_payloads=delivered_payloads,
+            dedup_horizon=dedup_horizon,
+            refused_log=refused_log,
+            dry_run=dry_run,
         )
 
     async def retention_status(self) -> dict[str, Any]:
@@ -797,8 +850,8 @@ class Store:
             e.update(last_delivery_at=last, consecutive_failures=fails, last_error=err, retry_at=retry)
         for sender, n in await self._read("reading status", "SELECT sender, COUNT(*) FROM inbox GROUP BY sender"):
             entry(sender)["received"] = n
-        for sender, n in await self._read("reading status", "SELECT sender, COUNT(*) FROM refused GROUP BY sender"):
-            entry(sender)["refused"] = n
+        for sender, n in await self._read("reading status", "SELECT sender, SUM(count) FROM refused GROUP BY sender"):
+            entry(sender)["refused"] = int(n)
         return out
 
     async def counts(self) -> dict[str, int]:
@@ -809,7 +862,7 @@ class Store:
             "rejected": "SELECT COUNT(*) FROM outbox WHERE state = 'rejected'",
             "received": "SELECT COUNT(*) FROM inbox",
             "pending_handoff": "SELECT COUNT(*) FROM inbox WHERE handed_off_at IS NULL",
-            "refused": "SELECT COUNT(*) FROM refused",
+            "refused": "SELECT COALESCE(SUM(count), 0) FROM refused",
         }
         return {k: int((await self._read("reading status", sql))[0][0]) for k, sql in q.items()}
 
@@ -865,13 +918,86 @@ def _number(row: InboxRow) -> str:
     return f"{row.sequence:012d}" if row.sequence else f"x{row.seq:012d}"
 
 
-async def _note_sequences(c: aiosqlite.Connection, numbered: Sequence[tuple[str, int, bool]], *, now: float) -> None:
+async def _highest_sequences(c: aiosqlite.Connection, senders: set[str]) -> dict[str, int]:
+    """The highest sequence number received so far from each of ``senders`` (absent: none yet)."""
+    out: dict[str, int] = {}
+    for sender in sorted(senders):
+        async with c.execute("SELECT highest FROM receive_sequence WHERE sender = ?", (sender,)) as cur:
+            row = await cur.fetchone()
+        if row is not None:
+            out[sender] = int(row[0])
+    return out
+
+
+async def _log_refused(
+    c: aiosqlite.Connection, log: Sequence[tuple[Any, ...]], *, now: float, per_minute: int
+) -> list[AuditEvent]:
+    """Write refused-log rows, bounded and rate-limited per peer; return their audit entries.
+
+    Every text a peer chose is escaped and cut here, whatever the caller did.
+    Per peer, at most ``per_minute`` rows are written in a calendar minute;
+    the refusals beyond are added to that peer's SUMMARY row of the minute
+    (one row, one audit entry when it is made), whose ``count`` says how many.
+    """
+    minute = now - now % 60
+    events: list[AuditEvent] = []
+    by_peer: dict[str, list[tuple[Any, ...]]] = {}
+    for r in log:
+        by_peer.setdefault(clip(r[0]), []).append(r)
+    for peer, rows in by_peer.items():
+        async with c.execute(
+            "SELECT COUNT(*) FROM refused WHERE sender = ? AND refused_at >= ? AND reason <> ?",
+            (peer, minute, SUMMARY),
+        ) as cur:
+            row = await cur.fetchone()
+        room = max(per_minute - (int(row[0]) if row else 0), 0)
+        kept, over = rows[:room], len(rows) - room
+        values = []
+        for r in kept:
+            message_id, reason, detail = clip(r[1]), clip(r[2]), clip(r[3], MAX_DETAIL_CHARS)
+            claimed = clip(r[6] if len(r) > 6 else r[0], MAX_FIELD_CHARS)
+            sequence = r[5] if len(r) > 5 else 0
+            values.append((peer, message_id, reason, detail, bytes(r[4])[:64], now, sequence, claimed))
+            events.append(AuditEvent("refused", peer, message_id, "", bytes(r[4])[:64], f"{reason}: {detail}"))
+        await c.executemany(
+            "INSERT INTO refused (sender, message_id, reason, detail, digest, refused_at, peer_seq, claimed)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            values,
+        )
+        if over > 0:
+            cur = await c.execute(
+                "UPDATE refused SET count = count + ? WHERE sender = ? AND reason = ? AND refused_at >= ?",
+                (over, peer, SUMMARY, minute),
+            )
+            if cur.rowcount <= 0:
+                detail = (
+                    f"refusals of this peer beyond {per_minute} a minute: counted here, not logged one by one "
+                    "(each got its receipt)"
+                )
+                await c.execute(
+                    "INSERT INTO refused (sender, message_id, reason, detail, digest, refused_at, claimed, count)"
+                    " VALUES (?, '', ?, ?, x'', ?, '', ?)",
+                    (peer, SUMMARY, detail, now, over),
+                )
+                events.append(AuditEvent("refused", peer, "", "", b"", f"{SUMMARY}: {detail}"))
+    return events
+
+
+async def _note_sequences(
+    c: aiosqlite.Connection,
+    numbered: Sequence[tuple[str, int, bool]],
+    *,
+    now: float,
+    max_jump: int = DEFAULT_MAX_SEQUENCE_JUMP,
+) -> None:
     """Account for the sequence numbers of envelopes just received (or refused after their signature verified).
 
     A number past the sender's highest + 1 opens a gap (the numbers between
     were never seen); a number inside a gap closes that part of it (it came
     late, or again after a failed attempt); any other number at or below the
     highest was already used by another envelope, which is counted as reused.
+    A number further than ``max_jump`` beyond the highest is not accounted at
+    all (its envelope was refused SEQUENCE_OUT_OF_RANGE): no gap of 10^18.
     """
     by_sender: dict[str, list[int]] = {}
     for sender, seq, _new in numbered:
@@ -882,6 +1008,8 @@ async def _note_sequences(c: aiosqlite.Connection, numbered: Sequence[tuple[str,
             row = await cur.fetchone()
         highest, reused = (int(row[0]), int(row[1])) if row else (0, 0)
         for seq in sorted(set(seqs)):
+            if sequence_jump_problem(seq, highest=highest, max_jump=max_jump) is not None:
+                continue
             if seq == highest + 1:
                 highest = seq
             elif seq > highest + 1:

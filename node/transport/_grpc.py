@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import grpc
@@ -13,7 +14,15 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from tamga.errors import ConfigError, StoreError, StoreFullError
 from tamga.inbound import Receiver
 from tamga.logging import get_logger
-from tamga.protocol import SUPPORTED_CRYPTO_PROFILES, SUPPORTED_PROTOCOL_VERSIONS, Opened, Peer, PeerDirectory, Refused
+from tamga.protocol import (
+    SUPPORTED_CRYPTO_PROFILES,
+    SUPPORTED_PROTOCOL_VERSIONS,
+    Opened,
+    Peer,
+    PeerDirectory,
+    Refused,
+    clip,
+)
 from tamga.transport._tls import (
     ServerTls,
     TlsIdentity,
@@ -122,12 +131,25 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServiceServicer):
             if peer is None:
                 continue
             if _pinned_fingerprint(peer) != fp:
-                log.warning("tls_sender_mismatch", peer=res.sender, message_id=res.message_id, fingerprint=fp)
+                # Charged to the peer the certificate authenticated; the name the envelope gave is only quoted.
+                log.warning(
+                    "tls_sender_mismatch",
+                    peer=self._authenticated_peer(fp) or "",
+                    claimed_sender=clip(res.sender),
+                    message_id=clip(res.message_id),
+                    fingerprint=fp,
+                )
                 await context.abort(
                     grpc.StatusCode.PERMISSION_DENIED,
                     f"the envelopes name sender {res.sender}, but the TLS client certificate (sha256 {fp}) "
                     f"is not the one pinned for {res.sender}; a node may send only its own envelopes",
                 )
+
+    def _authenticated_peer(self, fp: str | None) -> str | None:
+        """The node id of the peer whose pinned certificate has fingerprint ``fp`` (None: plaintext or none)."""
+        if self.peers is None or fp is None:
+            return None
+        return next((p.node_id for p in self.peers if _pinned_fingerprint(p) == fp), None)
 
     async def Exchange(
         self,
@@ -138,6 +160,7 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServiceServicer):
         # threads while the current one is committed. Commits and receipts stay in the
         # order the batches arrived.
         fp = await self._check_client(context)
+        peer = self._authenticated_peer(fp)
         opening: asyncio.Queue[tuple[envelope_pb2.EnvelopeBatch, asyncio.Task[Any]] | None] = asyncio.Queue(
             maxsize=self.pipeline_depth
         )
@@ -163,7 +186,7 @@ class ExchangeServicer(exchange_pb2_grpc.ExchangeServiceServicer):
                 results = await task
                 await self._check_senders(context, fp, results)
                 try:
-                    signed = await self.receiver.commit(batch, results)
+                    signed = await self.receiver.commit(batch, results, peer=peer)
                 except StoreError as exc:
                     log.error(
                         "batch_not_committed", batch_id=batch.batch_id, envelopes=len(batch.envelopes), error=str(exc)
@@ -220,6 +243,105 @@ class ManifestSource(Protocol):
     def chain_certificates(self) -> Mapping[str, tuple[str, bytes]]: ...
 
 
+@dataclass(frozen=True, slots=True)
+class _Undecodable:
+    """What the server got in place of a request message that does not parse."""
+
+    error: str
+
+
+def _lenient(deserialize: Callable[[bytes], Any] | None) -> Callable[[bytes], Any] | None:
+    """``deserialize`` that returns :class:`_Undecodable` instead of raising (gRPC would log a traceback)."""
+    if deserialize is None:
+        return None
+
+    def parse(data: bytes) -> Any:
+        try:
+            return deserialize(data)
+        except Exception as exc:  # DecodeError, too deep a nesting, or anything else the parser raises
+            return _Undecodable(f"{type(exc).__name__}: {clip(exc, 200)}")
+
+    return parse
+
+
+async def _refuse_undecodable(method: str, bad: _Undecodable, context: grpc.aio.ServicerContext) -> None:
+    """One log line and INVALID_ARGUMENT for a request that does not parse."""
+    log.warning("request_undecodable", method=method, error=bad.error, client=clip(context.peer(), 100))
+    await context.abort(grpc.StatusCode.INVALID_ARGUMENT, f"the request to {method} does not parse as its message")
+
+
+class UndecodableRequests(grpc.aio.ServerInterceptor):
+    """Answer a request that does not parse INVALID_ARGUMENT with one log line, never a traceback.
+
+    gRPC parses a request before the servicer sees it and logs a full
+    traceback at error level when the parser raises. This interceptor
+    gives every method a parser that returns a marker instead, and ends
+    the call with INVALID_ARGUMENT when the servicer would receive one
+    (for a stream, when the bad message comes up).
+    """
+
+    async def intercept_service(
+        self,
+        continuation: Callable[[grpc.HandlerCallDetails], Any],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> Any:
+        handler = await continuation(handler_call_details)
+        if handler is None:
+            return None
+        method = clip(handler_call_details.method, 100)
+
+        def checked_stream(requests: AsyncIterator[Any], context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+            async def gen() -> AsyncIterator[Any]:
+                async for request in requests:
+                    if isinstance(request, _Undecodable):
+                        await _refuse_undecodable(method, request, context)
+                    yield request
+
+            return gen()
+
+        def unary(behavior: Callable[..., Any]) -> Callable[..., Any]:
+            async def call(request: Any, context: grpc.aio.ServicerContext) -> Any:
+                if isinstance(request, _Undecodable):
+                    await _refuse_undecodable(method, request, context)
+                return await behavior(request, context)
+
+            return call
+
+        def unary_in_stream_out(behavior: Callable[..., Any]) -> Callable[..., Any]:
+            async def call(request: Any, context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+                if isinstance(request, _Undecodable):
+                    await _refuse_undecodable(method, request, context)
+                async for response in behavior(request, context):
+                    yield response
+
+            return call
+
+        def stream_in(behavior: Callable[..., Any], streaming_out: bool) -> Callable[..., Any]:
+            if streaming_out:
+
+                async def out(requests: AsyncIterator[Any], context: grpc.aio.ServicerContext) -> AsyncIterator[Any]:
+                    async for response in behavior(checked_stream(requests, context), context):
+                        yield response
+
+                return out
+
+            async def single(requests: AsyncIterator[Any], context: grpc.aio.ServicerContext) -> Any:
+                return await behavior(checked_stream(requests, context), context)
+
+            return single
+
+        changes: dict[str, Any] = {"request_deserializer": _lenient(handler.request_deserializer)}
+        if handler.unary_unary is not None:
+            changes["unary_unary"] = unary(handler.unary_unary)
+        elif handler.unary_stream is not None:
+            changes["unary_stream"] = unary_in_stream_out(handler.unary_stream)
+        elif handler.stream_unary is not None:
+            changes["stream_unary"] = stream_in(handler.stream_unary, False)
+        elif handler.stream_stream is not None:
+            changes["stream_stream"] = stream_in(handler.stream_stream, True)
+        return handler._replace(**changes)
+
+
 def _batch_sender(batch: envelope_pb2.EnvelopeBatch) -> str:
     """The sender the first envelope's header names (unverified: only a hint of whom to ask for a manifest)."""
     for env in batch.envelopes[:1]:
@@ -252,7 +374,7 @@ async def build_server(
         OSError: the address cannot be bound.
     """
     _check_free(listen)
-    server = grpc.aio.server(options=SERVER_OPTIONS)
+    server = grpc.aio.server(options=SERVER_OPTIONS, interceptors=[UndecodableRequests()])
     exchange_pb2_grpc.add_ExchangeServiceServicer_to_server(servicer, server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

@@ -130,6 +130,13 @@ def _trusts_senders_records() -> None:
     inbound._checked = lambda opened: opened  # type: ignore[assignment]
 
 
+def _trusts_claimed_origin() -> None:
+    """A received record's sender and receiver countries are not bound to the authenticated sender and the node."""
+    import tamga.inbound as inbound
+
+    inbound._origin_checked = lambda opened, peers, local: opened  # type: ignore[assignment]
+
+
 def _resends_rejected() -> None:
     """A refusal in a receipt is taken as a failed attempt: the refused envelope stays queued and goes again."""
     from tamga.store import Store
@@ -213,6 +220,7 @@ MUTANTS: dict[str, Callable[[], None]] = {
     "accepts-wrong-digest": _accepts_wrong_digest,
     "intake-dedup-off": _intake_dedup_off,
     "trusts-senders-records": _trusts_senders_records,
+    "trusts-claimed-origin": _trusts_claimed_origin,
     "resends-rejected": _resends_rejected,
     "hides-failures": _hides_failures,
     "forgets-receipt-signatures": _forgets_receipt_signatures,

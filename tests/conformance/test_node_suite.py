@@ -243,6 +243,7 @@ MUTANT_RUNS: dict[str, tuple[list[str], dict[str, str]]] = {
     "accepts-wrong-digest": (["ENV-002", "RCP-002"], {"RCP-002": "FAIL"}),
     "intake-dedup-off": (["IDM-*"], {"IDM-001": "FAIL"}),
     "trusts-senders-records": (["SCH-003", "SCH-007", "SCH-008", "RCP-003"], {"SCH-008": "FAIL"}),
+    "trusts-claimed-origin": (["ENV-011", "ENV-014", "SCH-008"], {"ENV-014": "FAIL"}),
     "resends-rejected": (["RCP-006", "RCP-007"], {"RCP-006": "FAIL"}),
     # RCP-005 is a SHOULD: only --strict makes its failure a FAIL (without it, WARN and exit 0).
     "hides-failures": (["--strict", "RCP-005", "RCP-007"], {"RCP-005": "FAIL"}),

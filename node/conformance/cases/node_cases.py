@@ -966,6 +966,42 @@ def test_env_011_envelope_from_a_stranger_is_refused(
     _nothing_kept(transcript, target, peer, before, 0)
 
 
+@case(
+    "ENV-014",
+    "A record claiming another country's origin, or not listing the node's country among its receivers, is "
+    "refused ORIGIN_MISMATCH and nothing of it is handed off",
+    requirements=("FDX-ENV-14",),
+    mode="node",
+    negative=True,
+    after=("TRN-001",),
+)
+def test_env_014_origin_is_bound_to_the_authenticated_sender(
+    peer: FakePeer, target: TargetNode, record_type: str, transcript: Any
+) -> None:
+    before = _counts(target, peer)
+    own, theirs = peer.suite.local.country, target.identity.country
+    others = [c for c in ("CN", "IN", "RU", "PK", "KG", "BY", "IR") if c not in (own, theirs)]
+    claimed, elsewhere = others[0], others[1]
+    claims = peer.record(record_type)
+    claims.meta.sender_country = claimed
+    misaddressed = peer.record(record_type)
+    del misaddressed.meta.receiver_countries[:]
+    misaddressed.meta.receiver_countries.append(elsewhere)
+    sent = peer.send(peer.craft.valid(claims), peer.craft.valid(misaddressed))
+    _log(
+        transcript,
+        f"sent, properly signed by the suite ({own}), a record claiming {claimed} as its sender country and one "
+        f"for {elsewhere} only",
+        sent,
+    )
+    _rejected(sent.receipts[0], [R.REJECT_REASON_ORIGIN_MISMATCH], f"a record claiming {claimed}'s origin")
+    _rejected(sent.receipts[1], [R.REJECT_REASON_ORIGIN_MISMATCH], f"a record for {elsewhere}, not {theirs}")
+    transcript.step("refusal details", details=[r.detail for r in sent.receipts])
+    for r, record in zip(sent.receipts, (claims, misaddressed), strict=True):
+        assert _challenge(record) not in r.detail, "the refusal's detail quotes the record's contents"
+    _nothing_kept(transcript, target, peer, before, 2)
+
+
 # -- RPL: replay --------------------------------------------------------------------------------------
 
 

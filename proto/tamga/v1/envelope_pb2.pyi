@@ -35,6 +35,8 @@ class RejectReason(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     REJECT_REASON_STALE: _ClassVar[RejectReason]
     REJECT_REASON_NO_AGREEMENT: _ClassVar[RejectReason]
     REJECT_REASON_KEY_NOT_VALID: _ClassVar[RejectReason]
+    REJECT_REASON_ORIGIN_MISMATCH: _ClassVar[RejectReason]
+    REJECT_REASON_SEQUENCE_OUT_OF_RANGE: _ClassVar[RejectReason]
 RECEIPT_STATUS_UNSPECIFIED: ReceiptStatus
 RECEIPT_STATUS_ACCEPTED: ReceiptStatus
 RECEIPT_STATUS_DUPLICATE: ReceiptStatus
@@ -55,6 +57,8 @@ REJECT_REASON_OVERSIZE: RejectReason
 REJECT_REASON_STALE: RejectReason
 REJECT_REASON_NO_AGREEMENT: RejectReason
 REJECT_REASON_KEY_NOT_VALID: RejectReason
+REJECT_REASON_ORIGIN_MISMATCH: RejectReason
+REJECT_REASON_SEQUENCE_OUT_OF_RANGE: RejectReason
 
 class EnvelopeHeader(_message.Message):
     __slots__ = ("protocol_version", "crypto_profile", "sender", "recipient", "message_id", "created_at", "sender_signing_key_id", "sender_encryption_key_id", "recipient_encryption_key_id", "record_type", "sequence")
