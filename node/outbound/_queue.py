@@ -14,7 +14,7 @@ import grpc
 from tamga.config import DeliveryConfig
 from tamga.errors import DeliveryError, TamgaError
 from tamga.logging import get_logger
-from tamga.protocol import Backoff, LocalIdentity, Peer, check_receipts
+from tamga.protocol import Backoff, LocalIdentity, Peer, check_receipts, reason_name
 from tamga.store import OutboxRow, Store
 from tamga.v1 import envelope_pb2, exchange_pb2, exchange_pb2_grpc
 
@@ -253,7 +253,7 @@ class PeerQueue:
                             message_id=o.message_id,
                             peer=peer_id,
                             record_type=types[o.message_id],
-                            reason=R.Name(o.reason),
+                            reason=reason_name(o.reason),
                             detail=o.detail,
                             will_retry=False,
                             action="send the record again to reseal it; if it was not queued long, check the clock",
@@ -264,7 +264,7 @@ class PeerQueue:
                             message_id=o.message_id,
                             peer=peer_id,
                             record_type=types[o.message_id],
-                            reason=R.Name(o.reason),
+                            reason=reason_name(o.reason),
                             detail=o.detail,
                         )
 

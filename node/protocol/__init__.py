@@ -49,6 +49,7 @@ from tamga.protocol._receipts import (
     ReceiptError,
     ReceiptOutcome,
     check_receipts,
+    reason_name,
     sign_receipts,
 )
 
@@ -88,6 +89,7 @@ __all__ = [
     "open_stored",
     "origin_problem",
     "read_identity",
+    "reason_name",
     "record_type_of",
     "seal",
     "sequence_jump_problem",

@@ -10,6 +10,10 @@ Rules:
    each receipt's digest equals the digest of the envelope it sent under that
    message id. Anything else is a :class:`ReceiptError`: the envelopes stay
    queued and are sent again.
+3. What a peer writes in a receipt is data: its ``detail`` is escaped and cut
+   (:data:`MAX_DETAIL_CHARS`) before anything logs, stores or prints it, and a
+   reason code this node does not know is kept as a number and named
+   ``REJECT_REASON_<n>`` (:func:`reason_name`), never an error.
 """
 
 from __future__ import annotations
@@ -19,14 +23,32 @@ from dataclasses import dataclass
 
 from google.protobuf.message import DecodeError
 from tamga.errors import CryptoError
+from tamga.protocol._envelope import MAX_DETAIL_CHARS
 from tamga.protocol._identity import PROTOCOL_VERSION, LocalIdentity, Peer
+from tamga.protocol._origin import clip
 from tamga.protocol._time import to_nanos
 from tamga.v1 import envelope_pb2
 
-__all__ = ["RECEIPT_PURPOSE", "ReceiptError", "ReceiptOutcome", "check_receipts", "sign_receipts"]
+__all__ = [
+    "RECEIPT_PURPOSE",
+    "ReceiptError",
+    "ReceiptOutcome",
+    "check_receipts",
+    "reason_name",
+    "sign_receipts",
+]
 
 RECEIPT_PURPOSE = "tamga/v1/receipts"
 S = envelope_pb2.ReceiptStatus
+R = envelope_pb2.RejectReason
+
+
+def reason_name(reason: int) -> str:
+    """The name of a reject reason; ``REJECT_REASON_<n>`` for a number this node does not know."""
+    try:
+        return R.Name(reason)
+    except ValueError:
+        return f"REJECT_REASON_{int(reason)}"
 
 
 class ReceiptError(CryptoError):
@@ -103,20 +125,20 @@ def check_receipts(
         raise ReceiptError(f"receipt batch from {peer.node_id} does not parse") from exc
     if batch.receiver != peer.node_id or batch.sender != local.node_id:
         raise ReceiptError(
-            f"receipt batch names receiver {batch.receiver!r} and sender {batch.sender!r}, "
+            f"receipt batch names receiver {clip(batch.receiver)!r} and sender {clip(batch.sender)!r}, "
             f"expected {peer.node_id!r} and {local.node_id!r}"
         )
     if batch.receiver_signing_key_id != peer.verify_key.key_id:
-        raise ReceiptError(f"receipt batch names key {batch.receiver_signing_key_id!r}")
+        raise ReceiptError(f"receipt batch names key {clip(batch.receiver_signing_key_id)!r}")
     if batch.protocol_version != PROTOCOL_VERSION:
         raise ReceiptError(f"receipt batch has protocol version {batch.protocol_version}")
     if batch.batch_id != batch_id:
-        raise ReceiptError(f"receipts answer batch {batch.batch_id!r}, expected {batch_id!r}")
+        raise ReceiptError(f"receipts answer batch {clip(batch.batch_id)!r}, expected {batch_id!r}")
     outcomes: dict[str, ReceiptOutcome] = {}
     for r in batch.receipts:
         expected = sent.get(r.message_id)
         if expected is None:
-            raise ReceiptError(f"receipt for message {r.message_id!r}, which is not in the batch")
+            raise ReceiptError(f"receipt for message {clip(r.message_id)!r}, which is not in the batch")
         if r.message_id in outcomes:
             raise ReceiptError(f"two receipts for message {r.message_id} in one batch")
         if r.envelope_digest != expected:
@@ -127,7 +149,7 @@ def check_receipts(
             S.RECEIPT_STATUS_REJECTED,
         ):
             raise ReceiptError(f"receipt for message {r.message_id} has no status")
-        outcomes[r.message_id] = ReceiptOutcome(r.message_id, r.status, r.reason, r.detail)
+        outcomes[r.message_id] = ReceiptOutcome(r.message_id, r.status, r.reason, clip(r.detail, MAX_DETAIL_CHARS))
     missing = set(sent) - set(outcomes)
     if missing:
         raise ReceiptError(f"receipt batch leaves {len(missing)} message(s) of the batch unanswered")

@@ -34,6 +34,7 @@ from tamga.protocol import (
     ReceiptOutcome,
     Sealed,
     clip,
+    reason_name,
     sequence_jump_problem,
 )
 from tamga.store import _retention
@@ -481,7 +482,7 @@ class Store:
                             now,
                             receipt_id,
                             S.Name(o.status),
-                            R.Name(o.reason) if not o.delivered else None,
+                            reason_name(o.reason) if not o.delivered else None,
                             # The peer wrote it: escaped and cut before it is kept (the signed batch keeps it whole).
                             clip(o.detail, MAX_DETAIL_CHARS) if o.detail else None,
                             peer,
@@ -503,7 +504,7 @@ class Store:
                     row = settling.pop(o.message_id, None)
                     if row is not None:
                         kind, status = ("delivered" if o.delivered else "rejected"), S.Name(o.status)
-                        detail = status if o.delivered else f"{status} {R.Name(o.reason)}"
+                        detail = status if o.delivered else f"{status} {reason_name(o.reason)}"
                         events.append(
                             AuditEvent(kind, peer, o.message_id, row[0], row[1], f"{detail} batch {batch_id}")
                         )

@@ -175,3 +175,28 @@ def test_what_a_peer_wrote_in_a_receipt_or_a_status_is_kept_cut_and_escaped(tmp_
         await store.close()
 
     run(go())
+
+
+def test_a_rejection_with_a_reason_code_this_node_does_not_know_is_settled(tmp_path: Path) -> None:
+    """A peer's receipt may carry a reason code newer than this node (or made up): settle it, name it by number."""
+    from tamga.protocol import ReceiptOutcome, Sealed
+    from tamga.v1 import envelope_pb2
+
+    db = tmp_path / "t.db"
+
+    async def go() -> None:
+        store = await Store.open(db)
+        await store.enqueue([Sealed("m1", "UZ", "declaration_snapshot", b"env", b"d" * 32)], source="f", now=T0)
+        await store.settle(
+            "UZ",
+            batch_id="b",
+            signed=envelope_pb2.SignedReceiptBatch(receipt_batch=b"batch", signature=b"s" * 64),
+            outcomes=[ReceiptOutcome("m1", envelope_pb2.RECEIPT_STATUS_REJECTED, 999, "from the future")],
+            now=T0,
+        )
+        [rejection] = await store.recent_rejections()
+        assert rejection["reason"] == "REJECT_REASON_999"
+        assert (await store.peer_status())["UZ"]["rejected"] == 1
+        await store.close()
+
+    run(go())

@@ -298,3 +298,36 @@ def test_two_receipts_for_one_message_are_refused(kz, uz, uz_peer, sent):
     signed = sign_receipts(local=uz, sender="KZ", batch_id=BATCH, receipts=receipts, now=NOW)
     with pytest.raises(ReceiptError, match="two receipts"):
         check_receipts(signed, local=kz, peer=uz_peer, batch_id=BATCH, sent=sent)
+
+
+# -- what a peer writes in a receipt is data -------------------------------------------------
+
+
+def test_a_receipts_detail_is_escaped_and_cut_before_anyone_reads_it(kz, uz, uz_peer, sent):
+    hostile = "\x1b[2J\x1b[1;1H\u202eforged line" + "D" * 2_000_000
+    receipts = receipts_for(sent)
+    receipts[2].detail = hostile
+    outcomes = check(sign(uz, receipts), kz, uz_peer, sent)
+    detail = outcomes[2].detail
+    assert "\x1b" not in detail and "\u202e" not in detail
+    assert detail.startswith("\\x1b[2J\\x1b[1;1H\\u202eforged line")
+    assert len(detail) < 400
+
+
+def test_an_unknown_reason_code_is_kept_as_a_number_and_named_not_an_error(kz, uz, uz_peer, sent):
+    from tamga.protocol import reason_name
+
+    receipts = receipts_for(sent)
+    receipts[2].reason = 999  # a code from a newer peer, or a hostile one
+    outcomes = check(sign(uz, receipts), kz, uz_peer, sent)
+    assert (outcomes[2].status, outcomes[2].reason) == (S.RECEIPT_STATUS_REJECTED, 999)
+    assert reason_name(999) == "REJECT_REASON_999"
+    assert reason_name(R.REJECT_REASON_STALE) == "REJECT_REASON_STALE"
+
+
+def test_a_receipt_naming_a_message_not_sent_is_refused_with_its_id_cut(kz, uz, uz_peer, sent):
+    receipts = receipts_for(sent)
+    receipts[0].message_id = "\x1b[2J" + "m" * 100_000
+    with pytest.raises(ReceiptError) as err:
+        check(sign(uz, receipts), kz, uz_peer, sent)
+    assert "\x1b" not in str(err.value) and len(str(err.value)) < 300
