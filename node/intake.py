@@ -514,7 +514,7 @@ class _Entry:
     name: str
     kind: str
     mtime_ns: int
-    identity: tuple[int, int]
+    identity: tuple[int, int] | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -525,6 +525,7 @@ class _Read:
     kind: str = REGULAR
     size: int = 0
     gone: bool = False
+    identity: tuple[int, int] | None = None
 
 
 def read_candidate(folder: Path, name: str, limit: int) -> _Read:
@@ -556,15 +557,16 @@ def read_candidate(folder: Path, name: str, limit: int) -> _Read:
             except FileNotFoundError:
                 return _Read(gone=True)
             if not stat.S_ISREG(st.st_mode):
-                return _Read(kind=_kind_of(st.st_mode))
+                return _Read(kind=_kind_of(st.st_mode), identity=(st.st_dev, st.st_ino))
             raise
         try:
             st = os.fstat(fd)
             kind = _kind_of(st.st_mode)
+            identity = (st.st_dev, st.st_ino)
             if kind != REGULAR:
-                return _Read(kind=kind)
+                return _Read(kind=kind, identity=identity)
             if st.st_size > limit:
-                return _Read(size=st.st_size)
+                return _Read(size=st.st_size, identity=identity)
             chunks: list[bytes] = []
             total = 0
             while total <= limit:
@@ -574,8 +576,8 @@ def read_candidate(folder: Path, name: str, limit: int) -> _Read:
                 chunks.append(chunk)
                 total += len(chunk)
             if total > limit:
-                return _Read(size=total)
-            return _Read(data=b"".join(chunks), size=total)
+                return _Read(size=total, identity=identity)
+            return _Read(data=b"".join(chunks), size=total, identity=identity)
         finally:
             os.close(fd)
     finally:
@@ -614,6 +616,7 @@ class _Outcome:
     retry: Exception | None = None
     seen: bool = False
     gone: bool = False
+    identity: tuple[int, int] | None = None
 
 
 class DropFolder:
@@ -766,7 +769,7 @@ class DropFolder:
                 )
             return 0
         try:
-            report = await asyncio.to_thread(self._fail_entry, entry.name, entry.kind)
+            report = await asyncio.to_thread(self._fail_entry, entry.name, entry.kind, entry.identity)
         except FileNotFoundError:
             return 0
         if report is None:
@@ -780,7 +783,7 @@ class DropFolder:
         )
         return 1
 
-    def _fail_entry(self, name: str, kind: str) -> Path | None:
+    def _fail_entry(self, name: str, kind: str, identity: tuple[int, int] | None) -> Path | None:
         """Blocking part of :meth:`_set_aside`: the report, the rename (which never opens or follows the entry)."""
         path = self.outgoing / name
         error: dict[str, Any] = {
@@ -795,9 +798,7 @@ class DropFolder:
                 error["link_target"] = safe(os.readlink(path), 300)
             except OSError:
                 pass
-        if not os.path.lexists(path):
-            return None
-        return self._fail(path, None, error, log_it=False)
+        return self._fail(path, None, error, log_it=False, expect=identity)
 
     async def _prepare(self, path: Path) -> _Outcome:
         name = path.name
@@ -814,15 +815,20 @@ class DropFolder:
         if read.gone:
             return _Outcome(None, gone=True)
         if read.kind != REGULAR:
-            return _Outcome(None, not_regular=read.kind)
+            return _Outcome(None, not_regular=read.kind, identity=read.identity)
         if read.data is None:
             error = {
                 "kind": "too_large",
                 "message": f"file of {read.size} bytes exceeds the limit of {self.max_file_bytes} bytes"
                 " ([limits] max_file_bytes)",
             }
-            return _Outcome(None, error=error)
-        data = read.data
+            return _Outcome(None, error=error, identity=read.identity)
+        outcome = await self._decode(path, read.data)
+        outcome.identity = read.identity
+        return outcome
+
+    async def _decode(self, path: Path, data: bytes) -> _Outcome:
+        name = path.name
         sha = hashlib.sha256(data).digest()
         try:
             name.encode("utf-8")
@@ -859,14 +865,14 @@ class DropFolder:
             raise outcome.retry
         if outcome.not_regular is not None:
             # It was a regular file when listed and is something else now: set it aside all the same.
-            await self._set_aside(_Entry(path.name, outcome.not_regular, 0, (0, 0)))
+            await self._set_aside(_Entry(path.name, outcome.not_regular, 0, outcome.identity))
             return
         if outcome.error is not None:
-            await asyncio.to_thread(self._fail, path, outcome.sha256, outcome.error, cause=outcome.cause)
+            await self._fail_async(path, outcome, outcome.error, cause=outcome.cause)
             return
         if outcome.seen:
             log.info("file_already_queued", source=safe(path.name))
-            await asyncio.to_thread(self._move, path, self.processed)
+            await self._move_taken(path, outcome)
             return
         assert outcome.prepared is not None
         try:
@@ -881,15 +887,35 @@ class DropFolder:
                 "max_queued": exc.limit,
                 "action": "move the file back to the outgoing folder once the peer has caught up",
             }
-            await asyncio.to_thread(self._fail, path, outcome.sha256, error)
+            await self._fail_async(path, outcome, error)
             return
         except (StoreError, *_PASS_THROUGH):
             raise
         except BaseException as exc:
             await self._failed_commit(path, outcome, exc)
             return
-        await asyncio.to_thread(self._move, path, self.processed)
         log.info("file_accepted", source=safe(path.name), records=sub.records, envelopes=len(sub.sealed))
+        await self._move_taken(path, outcome)
+
+    async def _move_taken(self, path: Path, outcome: _Outcome) -> None:
+        """Move a file whose records are queued to the processed folder, if it is still the file that was read."""
+        if await asyncio.to_thread(self._move, path, self.processed, outcome.identity) is None:
+            self._log_replaced(path)
+
+    async def _fail_async(
+        self, path: Path, outcome: _Outcome, error: dict[str, Any], *, cause: BaseException | None = None
+    ) -> None:
+        report = await asyncio.to_thread(self._fail, path, outcome.sha256, error, cause=cause, expect=outcome.identity)
+        if report is None:
+            self._log_replaced(path)
+
+    @staticmethod
+    def _log_replaced(path: Path) -> None:
+        log.warning(
+            "file_replaced",
+            source=safe(path.name),
+            detail="the name now holds another entry than the one read; it is left for the next scan",
+        )
 
     async def _failed_commit(self, path: Path, outcome: _Outcome, exc: BaseException) -> None:
         """Sealing or queueing raised what no check expected: the file goes to failed/ unless it was committed."""
@@ -900,17 +926,26 @@ class DropFolder:
             committed = False
         if committed:
             log.warning("file_accepted", source=safe(path.name), after_error=type(exc).__name__)
-            await asyncio.to_thread(self._move, path, self.processed)
+            await self._move_taken(path, outcome)
             return
         error = unexpected_error(exc, adapter=self._adapter_name, stage="sealing and queueing")
-        await asyncio.to_thread(self._fail, path, outcome.sha256, error, cause=exc)
+        await self._fail_async(path, outcome, error, cause=exc)
 
-    def _move(self, path: Path, folder: Path) -> Path:
+    def _move(self, path: Path, folder: Path, expect: tuple[int, int] | None = None) -> Path | None:
         """Rename ``path`` into ``folder``, as ``STEM.N.SUFFIX`` if the name is taken; never replaces a file.
 
         Names that no longer fit the folder's filesystem with the counter are
-        shortened with :func:`fit_name`. Blocking.
+        shortened with :func:`fit_name`. With ``expect`` (device and inode of
+        what was opened), nothing is moved and None returned when the name
+        holds another entry by now. Blocking.
         """
+        if expect is not None:
+            try:
+                st = os.lstat(path)
+            except FileNotFoundError:
+                return None
+            if (st.st_dev, st.st_ino) != expect:
+                return None
         folder.mkdir(parents=True, exist_ok=True)
         target = folder / path.name
         n = 1
@@ -930,14 +965,18 @@ class DropFolder:
         *,
         cause: BaseException | None = None,
         log_it: bool = True,
-    ) -> Path:
+        expect: tuple[int, int] | None = None,
+    ) -> Path | None:
         """Move ``path`` to the failed folder with its report beside it; returns the report's path. Blocking.
 
         The report is ``NAME.error.json``, or a shortened name (:func:`fit_name`)
         where that would be longer than the filesystem allows; the report
-        always holds the full original name (escaped).
+        always holds the full original name (escaped). None if ``expect`` is
+        given and the name holds another entry by now (see :meth:`_move`).
         """
-        target = self._move(path, self.failed)
+        target = self._move(path, self.failed, expect)
+        if target is None:
+            return None
         report_name = fit_name(target.name, ".error.json", name_max(self.failed))
         report_path = target.with_name(report_name)
         report: dict[str, Any] = {

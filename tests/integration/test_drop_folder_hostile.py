@@ -299,3 +299,31 @@ def test_a_file_name_that_is_not_utf8_is_failed_with_an_escaped_report(tmp_path:
 
     lines = run_node(tmp_path, scenario)
     assert [e["source"] for e in events(lines, "file_failed")] == ["decl-\\udcff\\x1b[2J.json"]
+
+
+def test_a_file_replaced_after_it_was_read_is_not_moved_in_place_of_the_one_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What is moved to processed/ is what was read: a link put under the name meanwhile is set aside instead."""
+    secret = tmp_path / "secret.json"
+    secret.write_bytes(records_file([declaration("KZ", ["UZ"], 97)]))
+
+    async def scenario(node: Node, home: Path) -> None:
+        out, processed, failed = home / "outgoing", home / "processed", home / "failed"
+        commit = node.submitter.commit
+
+        async def swapping(prepared: Any) -> Any:
+            os.unlink(out / "x.json")
+            (out / "x.json").symlink_to(secret)
+            return await commit(prepared)
+
+        monkeypatch.setattr(node.submitter, "commit", swapping)
+        write_atomically(out / "x.json", records_file([declaration("KZ", ["UZ"], 11)]))
+        assert await scan(node) == 1
+        assert queued_sources(home) == ["x.json"]
+        assert not os.path.lexists(processed / "x.json") and (out / "x.json").is_symlink()
+        assert await scan(node) == 1
+        assert (failed / "x.json").is_symlink() and report_of(failed, "x.json")["error"]["entry"] == "symbolic link"
+
+    lines = run_node(tmp_path, scenario)
+    assert [e["source"] for e in events(lines, "file_replaced")] == ["x.json"]
