@@ -653,7 +653,7 @@ class DropFolder:
         self.failed = failed
         self.max_file_bytes = max_file_bytes
         self.poll_interval = poll_interval
-        self._reported: set[tuple[str, tuple[int, int]]] = set()
+        self._reported: set[tuple[str, tuple[int, int] | None]] = set()
 
     @property
     def _adapter_name(self) -> str:
@@ -755,22 +755,19 @@ class DropFolder:
         """Move a link, FIFO, socket or device into the failed folder as it is, with a report; say so once.
 
         A folder is left where it is (it may be the national system's own)
-        and logged once while it stays. Returns 1 if an entry was moved.
+        and logged once while it stays; so is an entry that cannot be moved
+        (the failed folder is not writable), with the reason. Returns 1 if an
+        entry was moved.
         """
         if entry.kind == "folder":
-            key = (entry.name, entry.identity)
-            if key not in self._reported:
-                self._reported.add(key)
-                log.warning(
-                    "drop_folder_skipped",
-                    source=safe(entry.name, 300),
-                    entry=entry.kind,
-                    action="left in place: the node takes regular files only",
-                )
+            self._skipped_once(entry, "left in place: the node takes regular files only")
             return 0
         try:
             report = await asyncio.to_thread(self._fail_entry, entry.name, entry.kind, entry.identity)
         except FileNotFoundError:
+            return 0
+        except OSError as exc:
+            self._skipped_once(entry, f"left in place: it could not be moved to the failed folder: {exc.strerror}")
             return 0
         if report is None:
             return 0
@@ -782,6 +779,13 @@ class DropFolder:
             report=safe(report),
         )
         return 1
+
+    def _skipped_once(self, entry: _Entry, action: str) -> None:
+        """Log an entry left in the outgoing folder, once while it stays there."""
+        key = (entry.name, entry.identity)
+        if key not in self._reported:
+            self._reported.add(key)
+            log.warning("drop_folder_skipped", source=safe(entry.name, 300), entry=entry.kind, action=action)
 
     def _fail_entry(self, name: str, kind: str, identity: tuple[int, int] | None) -> Path | None:
         """Blocking part of :meth:`_set_aside`: the report, the rename (which never opens or follows the entry)."""

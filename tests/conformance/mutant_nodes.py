@@ -203,8 +203,9 @@ def _drop_folder_follows_links() -> None:
 
 
 def _drop_folder_stops_on_error() -> None:
-    """An exception no check expected (RecursionError, an adapter's bug) escapes the drop folder: the file stays
-    in the outgoing folder and holds up every file after it."""
+    """A file the adapter cannot decode stops the drop folder: the exception (an AdapterError, a RecursionError,
+    an adapter's bug) escapes, the file stays in the outgoing folder and holds up every file after it."""
+    from tamga.errors import AdapterError
     from tamga.intake import DropFolder
 
     prepare = DropFolder._prepare
@@ -213,6 +214,8 @@ def _drop_folder_stops_on_error() -> None:
         outcome = await prepare(self, path)
         if outcome.cause is not None:
             raise outcome.cause
+        if outcome.error is not None and outcome.error["kind"] == "adapter":
+            raise AdapterError(outcome.error["message"], adapter=outcome.error.get("adapter", ""))
         return outcome
 
     DropFolder._prepare = escaping  # type: ignore[method-assign]

@@ -93,21 +93,25 @@ def test_a_file_nested_200000_levels_deep_is_failed_and_the_next_file_is_queued(
         assert await scan(node) == 2
         assert (failed / "a-deep.json").is_file() and not (out / "a-deep.json").exists()
         error = report_of(failed, "a-deep.json")["error"]
-        assert error["kind"] == "unexpected"
-        assert error["exception"] == "RecursionError" and error["adapter"] == "json"
-        assert "recursion" in error["message"] and error["stage"] == "decoding and checking"
+        # Python's json module runs out of stack (RecursionError), which the JSON adapter does not expect today.
+        # Should the adapter learn to refuse deep nesting itself, its AdapterError is as good.
+        if error["kind"] == "unexpected":
+            assert error["exception"] == "RecursionError" and error["adapter"] == "json"
+            assert "recursion" in error["message"] and error["stage"] == "decoding and checking"
+        else:
+            assert error["kind"] == "adapter" and error["adapter"] == "json", error
         assert (home / "processed" / "b-good.json").is_file()
         assert queued_sources(home) == ["b-good.json"]
 
     lines = run_node(tmp_path, scenario)
     failed = events(lines, "file_failed")
-    assert [(e["source"], e["kind"], e["exception"], e["adapter"]) for e in failed] == [
-        ("a-deep.json", "unexpected", "RecursionError", "json")
-    ]
-    assert failed[0]["level"] == "warning" and "exception" in failed[0] and "Traceback" not in json.dumps(failed[0])
+    assert [(e["source"], e["level"]) for e in failed] == [("a-deep.json", "warning")]
+    assert "Traceback" not in json.dumps(failed[0])
     assert not events(lines, "drop_folder_failed")
-    traces = events(lines, "file_failed_traceback")  # the traceback, at debug level only
-    assert len(traces) == 1 and traces[0]["level"] == "debug" and "RecursionError" in traces[0]["exception"]
+    if failed[0]["kind"] == "unexpected":
+        assert (failed[0]["exception"], failed[0]["adapter"]) == ("RecursionError", "json")
+        traces = events(lines, "file_failed_traceback")  # the traceback, at debug level only
+        assert len(traces) == 1 and traces[0]["level"] == "debug" and "RecursionError" in traces[0]["exception"]
 
 
 class AdapterBug(Exception):
@@ -327,3 +331,26 @@ def test_a_file_replaced_after_it_was_read_is_not_moved_in_place_of_the_one_read
 
     lines = run_node(tmp_path, scenario)
     assert [e["source"] for e in events(lines, "file_replaced")] == ["x.json"]
+
+
+def test_an_entry_that_cannot_be_set_aside_is_logged_once_and_the_files_after_it_are_taken(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def scenario(node: Node, home: Path) -> None:
+        def unwritable(*args: Any) -> None:
+            raise PermissionError(13, "Permission denied")
+
+        monkeypatch.setattr(node.drop_folder, "_fail_entry", unwritable)
+        out = home / "outgoing"
+        os.mkfifo(out / "pipe.json")
+        os.utime(out / "pipe.json", ns=(1, 1))
+        write_atomically(out / "good.json", records_file([declaration("KZ", ["UZ"], 12)]))
+        assert await scan(node) == 1
+        assert queued_sources(home) == ["good.json"] and (out / "pipe.json").is_fifo()
+        for _ in range(3):
+            assert await scan(node) == 0
+
+    lines = run_node(tmp_path, scenario)
+    skipped = events(lines, "drop_folder_skipped")
+    assert [(e["source"], e["entry"]) for e in skipped] == [("pipe.json", "FIFO")]
+    assert "Permission denied" in skipped[0]["action"]

@@ -90,10 +90,12 @@ def test_a_deeply_nested_file_is_failed_and_the_next_is_delivered(tmp_path: Path
         report = kz.home / "failed" / "a-deep.json.error.json"
         assert report.is_file(), sorted(p.name for p in (kz.home / "failed").iterdir())
         error = json.loads(report.read_text("utf-8"))["error"]
-        assert (error["kind"], error["exception"], error["adapter"]) == ("unexpected", "RecursionError", "json")
+        # RecursionError from Python's json module today; an AdapterError if the adapter learns to refuse it.
+        assert error["adapter"] == "json" and error["kind"] in ("unexpected", "adapter"), error
+        if error["kind"] == "unexpected":
+            assert error["exception"] == "RecursionError", error
         assert not log_events(kz, "drop_folder_failed")
-        failed = log_events(kz, "file_failed")
-        assert [(e["source"], e["exception"]) for e in failed] == [("a-deep.json", "RecursionError")]
+        assert [e["source"] for e in log_events(kz, "file_failed")] == ["a-deep.json"]
 
 
 def test_tamga_send_of_a_deeply_nested_file_fails_in_one_line_with_exit_1(tmp_path: Path) -> None:
@@ -103,7 +105,7 @@ def test_tamga_send_of_a_deeply_nested_file_fails_in_one_line_with_exit_1(tmp_pa
         kz = fed["KZ"]
         result = run_tamga("send", source, "--home", kz.home)
         assert result.returncode == 1, describe(result)
-        assert_one_line_error(result, "deep.json", "json adapter", "RecursionError", "nothing of it was queued")
+        assert_one_line_error(result, "deep.json", "json adapter")
         assert kz.query("SELECT COUNT(*) FROM outbox") == [(0,)]
 
 
