@@ -52,7 +52,17 @@ from tamga.terminal import safe
 from tamga.v1 import records_pb2
 from tamga.validation import raise_if_invalid
 
-__all__ = ["DropFolder", "Prepared", "Submission", "Submitter", "write_atomically"]
+__all__ = [
+    "DropFolder",
+    "Prepared",
+    "Submission",
+    "Submitter",
+    "fit_name",
+    "name_max",
+    "read_candidate",
+    "unexpected_error",
+    "write_atomically",
+]
 
 log = get_logger("tamga.intake")
 
