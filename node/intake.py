@@ -22,6 +22,10 @@ back to the outgoing folder once the peer has caught up, it is taken again.
 
 Only completed files are taken: the national system writes under a
 temporary name (starting with "." or ending in .tmp or .part) and renames.
+
+Hostile by default: whatever is in the outgoing folder, no entry holds up
+the others and nothing is read through a link or waited on (a FIFO); any
+exception while taking a file is charged to that file. See :class:`DropFolder`.
 """
 
 from __future__ import annotations
