@@ -471,6 +471,22 @@ _NOT_REGULAR_RULE = (
 )
 
 
+Stamp = tuple[int, int, int, int, int, int]
+"""What identifies one version of one entry: device, inode, mode, size, mtime and ctime (ns).
+
+Device and inode alone are not enough: a file unlinked and replaced at once
+may give its inode number to the newcomer (a link, another file)."""
+
+
+def _stamp(st: os.stat_result) -> Stamp:
+    return (st.st_dev, st.st_ino, st.st_mode, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def _report_key(entry: _Entry) -> tuple[str, tuple[int, ...] | None]:
+    """An entry of the outgoing folder reported once while it stays: its name and inode (a folder's mtime moves)."""
+    return (entry.name, entry.identity[:2] if entry.identity else None)
+
+
 def _kind_of(mode: int) -> str:
     """What an entry of the outgoing folder is, in words for the operator."""
     if stat.S_ISREG(mode):
@@ -528,7 +544,7 @@ class _Entry:
     name: str
     kind: str
     mtime_ns: int
-    identity: tuple[int, int] | None
+    identity: Stamp | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -539,7 +555,7 @@ class _Read:
     kind: str = REGULAR
     size: int = 0
     gone: bool = False
-    identity: tuple[int, int] | None = None
+    identity: Stamp | None = None
 
 
 def read_candidate(folder: Path, name: str, limit: int) -> _Read:
@@ -571,12 +587,12 @@ def read_candidate(folder: Path, name: str, limit: int) -> _Read:
             except FileNotFoundError:
                 return _Read(gone=True)
             if not stat.S_ISREG(st.st_mode):
-                return _Read(kind=_kind_of(st.st_mode), identity=(st.st_dev, st.st_ino))
+                return _Read(kind=_kind_of(st.st_mode), identity=_stamp(st))
             raise
         try:
             st = os.fstat(fd)
             kind = _kind_of(st.st_mode)
-            identity = (st.st_dev, st.st_ino)
+            identity = _stamp(st)
             if kind != REGULAR:
                 return _Read(kind=kind, identity=identity)
             if st.st_size > limit:
@@ -630,7 +646,7 @@ class _Outcome:
     retry: Exception | None = None
     seen: bool = False
     gone: bool = False
-    identity: tuple[int, int] | None = None
+    identity: Stamp | None = None
 
 
 class DropFolder:
@@ -667,7 +683,7 @@ class DropFolder:
         self.failed = failed
         self.max_file_bytes = max_file_bytes
         self.poll_interval = poll_interval
-        self._reported: set[tuple[str, tuple[int, int] | None]] = set()
+        self._reported: set[tuple[str, tuple[int, ...] | None]] = set()
 
     @property
     def _adapter_name(self) -> str:
@@ -688,7 +704,7 @@ class DropFolder:
                     st = e.stat(follow_symlinks=False)
                 except FileNotFoundError:
                     continue
-                found.append(_Entry(e.name, _kind_of(st.st_mode), st.st_mtime_ns, (st.st_dev, st.st_ino)))
+                found.append(_Entry(e.name, _kind_of(st.st_mode), st.st_mtime_ns, _stamp(st)))
         return found
 
     def ready_files(self) -> list[Path]:
@@ -720,7 +736,7 @@ class DropFolder:
         for entry in entries:
             if entry.kind != REGULAR:
                 n += await self._set_aside(entry)
-        present = {(e.name, e.identity) for e in entries}
+        present = {_report_key(e) for e in entries}
         self._reported &= present
         regular = sorted((e.mtime_ns, e.name) for e in entries if e.kind == REGULAR)
         pending = iter([self.outgoing / name for _, name in regular])
@@ -796,12 +812,12 @@ class DropFolder:
 
     def _skipped_once(self, entry: _Entry, action: str) -> None:
         """Log an entry left in the outgoing folder, once while it stays there."""
-        key = (entry.name, entry.identity)
+        key = _report_key(entry)
         if key not in self._reported:
             self._reported.add(key)
             log.warning("drop_folder_skipped", source=safe(entry.name, 300), entry=entry.kind, action=action)
 
-    def _fail_entry(self, name: str, kind: str, identity: tuple[int, int] | None) -> Path | None:
+    def _fail_entry(self, name: str, kind: str, identity: Stamp | None) -> Path | None:
         """Blocking part of :meth:`_set_aside`: the report, the rename (which never opens or follows the entry)."""
         path = self.outgoing / name
         error: dict[str, Any] = {
@@ -949,11 +965,11 @@ class DropFolder:
         error = unexpected_error(exc, adapter=self._adapter_name, stage="sealing and queueing")
         await self._fail_async(path, outcome, error, cause=exc)
 
-    def _move(self, path: Path, folder: Path, expect: tuple[int, int] | None = None) -> Path | None:
+    def _move(self, path: Path, folder: Path, expect: Stamp | None = None) -> Path | None:
         """Rename ``path`` into ``folder``, as ``STEM.N.SUFFIX`` if the name is taken; never replaces a file.
 
         Names that no longer fit the folder's filesystem with the counter are
-        shortened with :func:`fit_name`. With ``expect`` (device and inode of
+        shortened with :func:`fit_name`. With ``expect`` (the :data:`Stamp` of
         what was opened), nothing is moved and None returned when the name
         holds another entry by now. Blocking.
         """
@@ -962,7 +978,7 @@ class DropFolder:
                 st = os.lstat(path)
             except FileNotFoundError:
                 return None
-            if (st.st_dev, st.st_ino) != expect:
+            if _stamp(st) != expect:
                 return None
         folder.mkdir(parents=True, exist_ok=True)
         target = folder / path.name
@@ -983,7 +999,7 @@ class DropFolder:
         *,
         cause: BaseException | None = None,
         log_it: bool = True,
-        expect: tuple[int, int] | None = None,
+        expect: Stamp | None = None,
     ) -> Path | None:
         """Move ``path`` to the failed folder with its report beside it; returns the report's path. Blocking.
 
