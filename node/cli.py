@@ -185,17 +185,22 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_send(args: argparse.Namespace) -> int:
     from tamga.adapters import load_adapter
     from tamga.home import load_local_identity, load_peers
-    from tamga.intake import Submitter
+    from tamga.intake import Submitter, unexpected_error
     from tamga.store import Store
+    from tamga.terminal import safe
 
     config = _load(args)
     path = Path(args.file)
+    limit = config.limits.max_file_bytes
     try:
-        data = path.read_bytes()
+        with path.open("rb") as f:  # never more than one byte over the limit in memory
+            size = os.fstat(f.fileno()).st_size
+            data = f.read(limit + 1) if size <= limit else b""
     except OSError as exc:
-        raise TamgaError(f"{path}: cannot read: {exc.strerror}") from exc
-    if len(data) > config.limits.max_file_bytes:
-        raise TamgaError(f"{path}: {len(data)} bytes exceeds [limits] max_file_bytes ({config.limits.max_file_bytes})")
+        raise TamgaError(f"{safe(path)}: cannot read: {exc.strerror}") from exc
+    if size > limit or len(data) > limit:
+        size = max(size, len(data))
+        raise TamgaError(f"{safe(path)}: {size} bytes exceeds [limits] max_file_bytes ({limit})")
     from tamga.federation._node import Federation
 
     # The peers and own keys the running node uses: the federation manifest's members when the
@@ -220,7 +225,24 @@ def cmd_send(args: argparse.Namespace) -> int:
         store = await Store.open(config.path(config.store.path), create=False)
         try:
             sub = Submitter(local=local, peers=peers, store=store, adapter=adapter, max_queued=config.limits.max_queued)
-            return await sub.submit(data, source=path.name, to=args.to)
+            stage = "decoding and checking"
+            try:
+                prepared = await sub.prepare(data, source=path.name, to=args.to)
+                stage = "sealing and queueing"
+                return await sub.commit(prepared)
+            except (TamgaError, KeyboardInterrupt, SystemExit, asyncio.CancelledError):
+                raise
+            except BaseException as exc:  # RecursionError, MemoryError, an adapter's bug: one line, no traceback
+                error = unexpected_error(exc, adapter=str(getattr(adapter, "name", "?")), stage=stage)
+                after = (
+                    "nothing of it was queued"
+                    if stage.startswith("decoding")
+                    else "'tamga status' shows whether anything was queued"
+                )
+                raise TamgaError(
+                    f"{safe(path.name)}: {error['adapter']} adapter: {stage} failed with {error['exception']}:"
+                    f" {safe(error['message'], 200)}; {after}"
+                ) from None
         finally:
             await store.close()
 

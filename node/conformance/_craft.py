@@ -34,6 +34,7 @@ __all__ = [
     "batch_of",
     "challenge_file",
     "header_of",
+    "hostile_national_files",
     "sample_record",
     "unknown_field",
 ]
@@ -225,6 +226,31 @@ def challenge_file(
         f"no record could be made into a {getattr(adapter, 'name', 'national')} file for {receiver_country} "
         f"carrying a challenge code: {'; '.join(tried)[:600]}"
     )
+
+
+NESTING_DEPTH = 200_000
+"""Levels of the deeply nested national files: far past any parser's recursion limit."""
+
+
+def hostile_national_files(*, seed: int = 0) -> dict[str, bytes]:
+    """Files no adapter can take, each made to break a naive one in its own way, by what they are.
+
+    - ``nested-json``: a JSON document nested :data:`NESTING_DEPTH` levels
+      deep (a recursive parser runs out of stack: ``RecursionError``);
+    - ``nested-xml``: an XML document nested as deep;
+    - ``binary``: 64 KiB of random bytes with NULs and invalid UTF-8.
+
+    None of them holds a record; a target must refuse each whole and go on.
+    """
+    import random
+
+    rng = random.Random(seed)
+    depth = NESTING_DEPTH
+    return {
+        "nested-json": b'{"records": ' + b"[" * depth + b"]" * depth + b"}",
+        "nested-xml": b'<?xml version="1.0" encoding="UTF-8"?>\n' + b"<a>" * depth + b"</a>" * depth,
+        "binary": b"\x00\xff\xfe" + bytes(rng.getrandbits(8) for _ in range(64 * 1024)),
+    }
 
 
 # -- envelopes -------------------------------------------------------------------------------

@@ -186,6 +186,48 @@ def _no_file_limit() -> None:
     DropFolder.__init__ = unbounded  # type: ignore[method-assign]
 
 
+def _drop_folder_follows_links() -> None:
+    """The outgoing folder is read through links: an entry is typed by what it points to and opened following it."""
+    import tamga.intake as intake
+
+    intake._OPEN_FLAGS &= ~os.O_NOFOLLOW
+    listed = intake.DropFolder._list
+
+    def following(self: Any) -> list[Any]:
+        entries = []
+        for e in listed(self):
+            if e.kind == "symbolic link":
+                try:
+                    st = os.stat(self.outgoing / e.name)
+                except OSError:
+                    pass
+                else:
+                    e = intake._Entry(e.name, intake._kind_of(st.st_mode), st.st_mtime_ns, None)
+            entries.append(e)
+        return entries
+
+    intake.DropFolder._list = following  # type: ignore[method-assign]
+
+
+def _drop_folder_stops_on_error() -> None:
+    """A file the adapter cannot decode stops the drop folder: the exception (an AdapterError, a RecursionError,
+    an adapter's bug) escapes, the file stays in the outgoing folder and holds up every file after it."""
+    from tamga.errors import AdapterError
+    from tamga.intake import DropFolder
+
+    prepare = DropFolder._prepare
+
+    async def escaping(self: DropFolder, path: Path) -> Any:
+        outcome = await prepare(self, path)
+        if outcome.cause is not None:
+            raise outcome.cause
+        if outcome.error is not None and outcome.error["kind"] == "adapter":
+            raise AdapterError(outcome.error["message"], adapter=outcome.error.get("adapter", ""))
+        return outcome
+
+    DropFolder._prepare = escaping  # type: ignore[method-assign]
+
+
 def _refuses_near_the_limit() -> None:
     """Envelopes are refused OVERSIZE from 64 KiB under [limits] max_envelope_bytes (a margin of its own)."""
     from tamga.inbound import Receiver
@@ -225,6 +267,8 @@ MUTANTS: dict[str, Callable[[], None]] = {
     "hides-failures": _hides_failures,
     "forgets-receipt-signatures": _forgets_receipt_signatures,
     "no-file-limit": _no_file_limit,
+    "drop-folder-follows-links": _drop_folder_follows_links,
+    "drop-folder-stops-on-error": _drop_folder_stops_on_error,
     "refuses-near-the-limit": _refuses_near_the_limit,
     "naive-xml": _naive_xml,
 }

@@ -249,6 +249,9 @@ MUTANT_RUNS: dict[str, tuple[list[str], dict[str, str]]] = {
     "hides-failures": (["--strict", "RCP-005", "RCP-007"], {"RCP-005": "FAIL"}),
     "forgets-receipt-signatures": (["RCP-005", "RCP-007"], {"RCP-007": "FAIL"}),
     "no-file-limit": (["ADP-011", "IDM-004"], {"ADP-011": "FAIL"}),
+    "drop-folder-follows-links": (["IDM-005", "IDM-006"], {"IDM-005": "FAIL"}),
+    # IDM-006 runs last: the file this mutant cannot get past holds up everything after it.
+    "drop-folder-stops-on-error": (["IDM-005", "IDM-006"], {"IDM-006": "FAIL"}),
     "refuses-near-the-limit": (["--strict", "TRN-008", "TRN-010"], {"TRN-010": "FAIL"}),
 }
 

@@ -11,7 +11,7 @@ of ``--peer-home``, which the target must have pinned (``tamga peer add``, then
 a restart of the target). Cases where the suite *sends* need only the
 target's peer port. Cases where the target *sends* to the suite (ENV-001,
 ENV-002, RCP-002, RCP-005..007, SCH-007, ADP-010, IDM-001, IDM-004), where it
-is given national files (ADP-011, and SCH-009 for an XML format: capability
+is given national files (ADP-011, IDM-005, IDM-006, and SCH-009 for an XML format: capability
 ``xml``, derived from its adapter) or where its configuration is read (RPL-005)
 need the local interface (``--target-home``: the target's node folder on the
 same machine; capability ``send_direction``); the restart case (RPL-004) needs
@@ -48,7 +48,7 @@ import tamga
 from google.protobuf import json_format
 from tamga.conformance._capability import FEATURES, Capabilities, load_capabilities
 from tamga.conformance._catalogue import case
-from tamga.conformance._craft import SAMPLE_TYPES, batch_of, challenge_file, header_of
+from tamga.conformance._craft import SAMPLE_TYPES, batch_of, challenge_file, header_of, hostile_national_files
 from tamga.conformance._peer import OLD_TLS_VERSIONS, FakePeer, ReceiptMode, Sent
 from tamga.conformance._target import (
     PeerSetupError,
@@ -1878,6 +1878,113 @@ def test_adp_011_a_file_over_the_size_limit_is_refused_whole(
     _sentinel(peer, target, record_type, transcript)
     sent = peer.arrivals_carrying(code)
     assert not sent, f"{len(sent)} record(s) of the refused file reached the peer"
+    _no_unexpected_calls(peer, transcript)
+
+
+def _left_outgoing(target: TargetNode, path: Path, timeout: float = 30.0) -> bool:
+    """Whether the entry ``path`` (a link or a FIFO, never followed or opened here) left the outgoing folder."""
+    deadline = time.monotonic() + timeout
+    while os.path.lexists(path):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+@case(
+    "IDM-005",
+    "A symbolic link to a national file outside the outgoing folder, and a FIFO, are not opened through: "
+    "nothing behind them is sent, and the files after them are delivered",
+    requirements=("FDX-IDM-6",),
+    mode="node",
+    negative=True,
+    needs=("feature:send_direction",),
+    after=("ADP-010",),
+)
+def test_idm_005_links_and_fifos_in_the_outgoing_folder_are_not_followed(
+    peer: FakePeer, target: TargetNode, record_type: str, transcript: Any
+) -> None:
+    config = target.config
+    adapter = target.adapter()
+    outgoing, failed = config.path(config.folders.outgoing), config.path(config.folders.failed)
+    # A valid national file outside the outgoing folder (in the target's run folder, which the target can read):
+    # a node that follows the link reads it and sends its record, carrying this challenge code.
+    code, data, _ = _challenge_file(peer, target, record_type)
+    outside_dir = config.path(config.folders.run)
+    outside_dir.mkdir(parents=True, exist_ok=True)
+    outside = outside_dir / f"conformance-outside-{code.lower()}{adapter.file_suffix}"
+    outside.write_bytes(data)
+    link = outgoing / f"conformance-link-{code.lower()}{adapter.file_suffix}"
+    fifo = outgoing / f"conformance-fifo-{code.lower()}{adapter.file_suffix}"
+    try:
+        tmp = outgoing / f".{link.name}.conformance.tmp"
+        tmp.symlink_to(outside)
+        os.replace(tmp, link)
+        tmp = outgoing / f".{fifo.name}.conformance.tmp"
+        os.mkfifo(tmp)
+        os.replace(tmp, fifo)
+        transcript.step(
+            "put a symbolic link to a valid national file outside the outgoing folder, and a FIFO, into it",
+            link=link.name,
+            points_to=str(outside),
+            fifo=fifo.name,
+            challenge=code,
+        )
+        _sentinel(peer, target, record_type, transcript)
+        sent = peer.arrivals_carrying(code)
+        peer.expect(o.message_id for _, _, o in sent)  # caused by this case, even if it fails
+        assert not sent, f"the target followed the link: {len(sent)} record(s) of the file behind it reached the peer"
+        assert outside.read_bytes() == data, "the file the link points to was changed or moved"
+        for what, entry in (("link", link), ("FIFO", fifo)):
+            left = _left_outgoing(target, entry, timeout=2.0)
+            where = failed / entry.name
+            if left and os.path.lexists(where):
+                report = failed / (entry.name + ".error.json")
+                assert report.exists(), f"the {what} was moved to failed/ without its report {report.name}"
+                error = json.loads(report.read_text("utf-8")).get("error", {})
+                transcript.step(f"the {what} was set aside", moved_to="failed", message=error.get("message"))
+                assert error.get("message"), f"the report of the {what} gives no reason"
+            else:
+                transcript.step(f"the {what}", left_in_outgoing=not left)
+    finally:
+        for entry in (link, fifo, failed / link.name, failed / fifo.name):
+            if os.path.lexists(entry):
+                entry.unlink()  # the suite's own test entries: no operator needs them
+        outside.unlink(missing_ok=True)
+    _no_unexpected_calls(peer, transcript)
+
+
+@case(
+    "IDM-006",
+    "National files nested 200,000 levels deep, or binary, are each moved to failed/ with a report, and the file "
+    "after them is delivered: no file holds up the others",
+    requirements=("FDX-IDM-7", "FDX-IDM-4"),
+    mode="node",
+    negative=True,
+    needs=("feature:send_direction",),
+    after=("ADP-010",),
+)
+def test_idm_006_one_bad_file_never_holds_up_the_others(
+    peer: FakePeer, target: TargetNode, record_type: str, transcript: Any
+) -> None:
+    adapter = target.adapter()
+    failed = target.config.path(target.config.folders.failed)
+    tag = uuid.uuid4().hex[:12]
+    dropped = []
+    for kind, data in hostile_national_files().items():
+        path = target.drop(f"conformance-{kind}-{tag}{adapter.file_suffix}", data)
+        transcript.step(f"dropped a {kind.replace('-', ' ')} file", file=path.name, file_bytes=len(data))
+        dropped.append((kind, path))
+    for kind, path in dropped:
+        assert _taken(target, path, transcript) == "failed", f"the target accepted the {kind} file"
+        report = failed / (path.name + ".error.json")
+        assert report.exists(), f"no error report {report.name} beside the {kind} file"
+        error = json.loads(report.read_text("utf-8")).get("error", {})
+        transcript.step("the error report", file=report.name, kind=error.get("kind"), message=error.get("message"))
+        assert error.get("message"), f"the error report of the {kind} file gives no reason"
+        path_in_failed = failed / path.name
+        path_in_failed.unlink(missing_ok=True)  # the suite's own test file: no operator needs it
+    _sentinel(peer, target, record_type, transcript)
     _no_unexpected_calls(peer, transcript)
 
 
