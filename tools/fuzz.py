@@ -573,7 +573,7 @@ def hostile_inputs(
         yield f"edifact-element-{big}-bytes", una + unb + b"FTX+AAA+++" + b"X" * big + end
         yield f"edifact-{many}-release-chars", una + unb + b"FTX+AAA+++" + b"?" * many + end
         yield f"edifact-{many // 2}-segments", una + unb + b"FTX+AAA'" * (many // 2) + end[1:]
-        yield "edifact-200000-groups", una + unb + b"UNG+X'" * DEEP + b"UNE+1'" * DEEP
+        yield f"edifact-{many // 5}-open-groups", una + unb + b"UNG+X'" * (many // 5) + b"UNE+1'" * (many // 5)
         if sample:
             yield "edifact-sample-huge-segments", sample.replace(b"'", b"+" + b"Z" * (big // 2) + b"'", 3)
     elif fmt == "csv":
@@ -605,7 +605,7 @@ def hostile_inputs(
         yield f"flat-line-{big}-bytes", lines[0] + b"\n" + b"X" * big + b"\n" + b"\n".join(lines[1:])
         yield f"flat-{many // 2}-tables", b"\n".join(lines[:2]) + b"\n" + b"<TABLE>X\n" * (many // 2)
         yield f"flat-{many}-separators", lines[0] + b"\n" + b"\x1d" * many + b"\n"
-        yield "flat-200000-tables", b"\n".join(lines[:1]) + b"\n" + b"<TABLE>\n" * DEEP
+        yield f"flat-{many // 5}-empty-tables", b"\n".join(lines[:1]) + b"\n" + b"<TABLE>\n" * (many // 5)
     # huge: just under and just over each limit
     for limit in limits:
         filler = b"\n" if fmt in ("json", "xml", "csv", "flat", "edifact") else b"\0"
