@@ -45,11 +45,17 @@ hang or a crash of the interpreter is reported, not waited for.
 
 Crashes: any exception other than the documented refusals. Each distinct one
 (type and place) is saved as ``fuzz-crashes/<target>/<signature>.bin`` with
-its traceback in ``.txt``, then minimised (hypothesis shrinks its own; inputs
-found by atheris are cut down here, delta debugging, keeping the same
-exception at the same place). A crash found becomes a regression test
-(``tests/adapters/test_fuzz_regressions.py``). The exit code is 1 when any
-target crashed.
+its traceback in ``.txt`` (a target's folder is emptied when it starts),
+then minimised: hypothesis shrinks its own; what atheris found is cut down
+here (``.min`` beside it), by delta debugging that keeps the same exception
+at the same place (libFuzzer's ``-minimize_crash`` would need a crash that
+ends the process, and the fuzzing goes on after one). libFuzzer's own
+artifacts (a timeout, running out of memory, a signal) land in the same
+folder. A crash found becomes a regression test
+(``tests/adapters/test_fuzz_regressions.py``, ``tests/fuzz/``). The exit
+code is 1 when any target crashed.
+
+The corpus libFuzzer grows is kept in ``fuzz-corpus/<target>`` for the next run.
 """
 
 from __future__ import annotations
@@ -928,6 +934,8 @@ def run_target(
 ) -> Result:
     """Fuzz one target in child processes for ``seconds``; minimise what crashed."""
     crashes_dir.mkdir(parents=True, exist_ok=True)
+    # The target's folder holds this run's crashes only (the ones that matter are regression tests by now).
+    shutil.rmtree(crashes_dir / name, ignore_errors=True)
     with tempfile.TemporaryDirectory(prefix=f"tamga-fuzz-{name}-", dir=_scratch()) as tmp:
         work = Path(tmp)
         log = crashes_dir / f".{name}.log"
