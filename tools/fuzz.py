@@ -89,6 +89,7 @@ __all__ = [
     "build_target",
     "hostile_inputs",
     "main",
+    "memory_allowance",
     "minimise",
     "run_hypothesis",
     "seed_inputs",
@@ -150,7 +151,9 @@ def _samples_of(name: str) -> list[Path]:
     from tamga.adapters.sdk import testing
 
     if name == "json":
-        return testing.sample_files(Path(__file__).resolve().parent.parent / "adapters" / "samples")
+        import tamga.adapters
+
+        return testing.sample_files(Path(tamga.adapters.__file__).parent / "samples")
     adapter = load_adapter(name)
     return testing.sample_files(getattr(adapter, "samples", None))
 
@@ -196,6 +199,8 @@ def _decode_target(name: str) -> Target:
                 raise AssertionError("an AdapterError without a message") from exc
             if exc.adapter != adapter.name:
                 raise AssertionError(f"an AdapterError naming adapter {exc.adapter!r}, not {adapter.name!r}") from exc
+            if not exc.location:
+                raise AssertionError(f"an AdapterError that does not say where: {exc.message}") from exc
 
     limits = tuple(sorted({int(getattr(adapter, "max_input_bytes", 0)) or 0} - {0}))
     return Target(
@@ -691,18 +696,56 @@ class Runner:
             )
 
     def run_hostile(self, deadline: float, *, scale: float = 1.0) -> int:
-        """The structured inputs (and, for the drop folder, a good file after each); how many were run."""
+        """The structured inputs (and, for the drop folder, a good file after each); how many were run.
+
+        Where the peak memory of the process can be read and reset (Linux), an
+        input that made it grow by more than :func:`memory_allowance` is a
+        crash too (``MemoryBlowup``): a file under the size limits must not
+        take gigabytes.
+        """
         n = 0
-        for _label, data in hostile_inputs(self.target.fmt, self.target.sample, self.target.limits, scale=scale):
+        for label, data in hostile_inputs(self.target.fmt, self.target.sample, self.target.limits, scale=scale):
             if time.monotonic() > deadline:
                 break
+            before = _reset_peak_memory()
             self.run(data)
+            grown = _peak_memory() - before if before is not None else 0
+            if grown > memory_allowance(len(data)):
+                blowup = MemoryError(f"{label}: {len(data):,} bytes took {grown // 2**20:,} MiB more memory")
+                self.record(f"MemoryBlowup@{label}", data, blowup)
             n += 1
             try:
                 self.target.after_hostile()
             except Exception as exc:
                 self.record(signature(exc), data, exc)
         return n
+
+
+def memory_allowance(size: int) -> int:
+    """Bytes of memory an input of ``size`` bytes may add at its peak: 256 MiB, plus 40 times its size."""
+    return 256 * 2**20 + 40 * size
+
+
+def _peak_memory() -> int:
+    """Peak resident memory of this process since the last reset, in bytes (0 where it cannot be read)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+def _reset_peak_memory() -> int | None:
+    """Reset the peak to the current resident memory (Linux); that memory in bytes, or None when unsupported."""
+    try:
+        with open("/proc/self/clear_refs", "w", encoding="ascii") as f:
+            f.write("5")
+    except OSError:
+        return None
+    return _peak_memory() or None
 
 
 def _mutated_strategy(seeds: Sequence[bytes], max_size: int) -> Any:

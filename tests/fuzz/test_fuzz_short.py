@@ -10,6 +10,9 @@ The long runs, coverage-guided, are ``make fuzz``.
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -68,3 +71,36 @@ def test_a_crash_is_recorded_with_its_smallest_input_and_saved(tmp_path: Path) -
     assert [p.suffix for p in sorted(saved.iterdir())] == [".bin", ".txt"]
     assert (next(saved.glob("*.bin"))).read_bytes() == b"!"
     assert fuzz.minimise(runner.run, b"xx!yy" * 50, crash.signature, seconds=5) == b"!"
+
+
+def test_the_command_fuzzes_each_target_in_its_own_process_and_prints_one_line_each(tmp_path: Path) -> None:
+    crashes, corpus = tmp_path / "crashes", tmp_path / "corpus"
+    argv = ["--engine", "hypothesis", "--seconds", "2", "--crashes", str(crashes), "--corpus", str(corpus)]
+    proc = subprocess.run(
+        [sys.executable, "-m", "tamga.tools.fuzz", *argv, "--target", "json.decode", "--target", "protobuf.decode"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("FUZZ ")]
+    assert [line.split()[1] for line in lines] == ["target=json.decode", "target=protobuf.decode"]
+    for line in lines:
+        fields = dict(part.split("=", 1) for part in line.split()[1:])
+        assert fields["engine"] == "hypothesis" and fields["crashes"] == "0"
+        assert int(fields["inputs"]) > 20  # the structured inputs alone are more
+        assert float(fields["seconds"]) >= 2
+
+
+@pytest.mark.skipif(not Path("/proc/self/clear_refs").exists(), reason="peak memory is read from Linux's /proc")
+def test_a_hostile_input_that_takes_far_more_memory_than_its_size_is_a_crash() -> None:
+    held: list[bytes] = []
+
+    def check(data: bytes) -> None:
+        if data == b"\0" * 4096:  # the structured input binary-nul-4k
+            held.append(b"x" * (fuzz.memory_allowance(len(data)) + 64 * 2**20))
+
+    runner = fuzz.Runner(fuzz.Target(name="demo.decode", fmt="json", seeds=[b"{}"], check=check))
+    runner.run_hostile(time.monotonic() + 60, scale=SCALE)
+    held.clear()
+    assert list(runner.crashes) == ["MemoryBlowup@binary-nul-4k"]
