@@ -18,8 +18,9 @@ a kind, and may be repeated):
     would): the drop folder's scan takes it through decode, validation,
     routing and the queue. After each scan the outgoing folder must be empty
     (the file moved to processed/, or to failed/ beside its report), and a
-    good file (a sample) dropped after hostile ones must be queued: the
-    folder keeps moving. Any exception out of the scan is a crash.
+    good file (a sample), dropped after each structured input and after every
+    200 fuzzed ones, must be queued: the folder keeps moving. Any exception
+    out of the scan is a crash.
 ``envelope.open``
     Mutated bytes of a real sealed envelope (keys generated for the run),
     parsed and opened by :func:`tamga.protocol.open_envelope`; a protobuf
@@ -43,7 +44,11 @@ Engines: atheris (coverage-guided, libFuzzer) when it imports (``pip install
 example budget. Each target runs in its own process with a time limit, so a
 hang or a crash of the interpreter is reported, not waited for.
 
-Crashes: any exception other than the documented refusals. Each distinct one
+Crashes: any exception other than the documented refusals (for decode: an
+:class:`AdapterError` with a message, naming the adapter, saying where), and
+a structured input that makes the process grow by more than 256 MiB plus 40
+times its size (``MemoryBlowup``: a file under the size limits must not take
+gigabytes; measured on Linux, where the peak can be reset). Each distinct one
 (type and place) is saved as ``fuzz-crashes/<target>/<signature>.bin`` with
 its traceback in ``.txt`` (a target's folder is emptied when it starts),
 then minimised: hypothesis shrinks its own; what atheris found is cut down
