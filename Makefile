@@ -2,6 +2,7 @@
 #   make demo   - create .venv, install, run a three-node federation on loopback
 #   make test   - create .venv if needed, run the tests
 #   make faults - the fault-injection suite with its full profile (make test runs it short)
+#   make fuzz   - fuzz every adapter's decode, the drop folder and envelope opening (TAMGA_FUZZ_SECONDS per target)
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -9,7 +10,7 @@ STAMP  := $(VENV)/.installed-stamp
 BUF_VERSION := 1.75.0
 BUF    := $(VENV)/buf/node_modules/.bin/buf
 
-.PHONY: all venv demo test faults proto proto-check bench lint lint-proto clean browser
+.PHONY: all venv demo test faults fuzz proto proto-check bench lint lint-proto clean browser
 
 all: test
 
@@ -47,6 +48,15 @@ browser:
 # TAMGA_FAULTS_DISK picks one); one FAULTS line per scenario. `make test` runs the same suite short.
 faults: $(STAMP)
 	TAMGA_FAULTS_PROFILE=full $(BIN)/python -m pytest -m faults -s -o timeout=1800 tests/faults
+
+# Fuzzing: each adapter's decode, the drop folder of a real node (one per adapter) and envelope opening, for
+# TAMGA_FUZZ_SECONDS (default 60) per target, seeded from the samples and from deep, huge and binary inputs; one
+# FUZZ line per target, crashes saved (and minimised) in fuzz-crashes/. FUZZ_TARGET=eaeu (or eaeu.drop...) picks.
+# atheris (coverage-guided) is installed into the venv when missing; where it cannot be, hypothesis runs instead.
+fuzz: $(STAMP)
+	@$(BIN)/python -c 'import atheris' 2>/dev/null || $(BIN)/python -m pip install --quiet -e '.[dev,fuzz]' \
+	  || echo "make fuzz: atheris could not be installed; fuzzing with hypothesis instead (not coverage-guided)"
+	$(BIN)/python -m tamga.tools.fuzz $(if $(FUZZ_TARGET),--target $(FUZZ_TARGET))
 
 proto: $(STAMP)
 	$(BIN)/python tools/gen_proto.py

@@ -59,6 +59,24 @@ class JsonAdapter:
             doc = json.loads(text)
         except json.JSONDecodeError as exc:
             raise self._error(f"not valid JSON: {exc.msg}", line=exc.lineno, column=exc.colno) from exc
+        except RecursionError:
+            # The reader follows arrays and objects by recursion: a file nested deeper than Python's stack
+            # allows ends here, refused like any other bad file (a record is never more than a few levels deep).
+            line, column, depth = _too_deep(text)
+            raise self._error(
+                f"nested too deeply to read: {depth} arrays or objects inside one another here"
+                " (a tamga.v1.Record is a few levels deep)",
+                line=line,
+                column=column,
+            ) from None
+        except ValueError as exc:
+            # An integer literal longer than Python converts (sys.get_int_max_str_digits, 4300 digits).
+            line, column, digits = _long_number(text)
+            raise self._error(
+                f"a number of {digits} digits is too long to read ({exc.args[0].split(':')[0]})",
+                line=line,
+                column=column,
+            ) from None
         items: list[Any]
         prefix: str
         if isinstance(doc, dict) and "records" in doc:
@@ -265,6 +283,45 @@ def _from_dict(js: dict[str, Any], message_class: Any) -> Any:
     message = message_class()
     json_format.ParseDict(js, message)
     return message
+
+
+#: Strings (skipped whole) and the brackets that open and close arrays and objects.
+_NESTING_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+#: Depth at which :func:`_too_deep` places a nesting error; far beyond any record, far below Python's stack.
+_REPORTED_DEPTH = 500
+
+
+def _line_column(text: str, offset: int) -> tuple[int, int]:
+    return text.count("\n", 0, offset) + 1, offset - text.rfind("\n", 0, offset)
+
+
+def _too_deep(text: str) -> tuple[int, int, int]:
+    """(line, column, depth) of the first bracket nested ``_REPORTED_DEPTH`` deep, or of the deepest one."""
+    depth, deepest, at = 0, 0, 0
+    for m in _NESTING_TOKENS.finditer(text):
+        token = m.group()
+        if token in "[{":
+            depth += 1
+            if depth > deepest:
+                deepest, at = depth, m.start()
+                if depth >= _REPORTED_DEPTH:
+                    break
+        elif token in "]}":
+            depth -= 1
+    line, column = _line_column(text, at)
+    return line, column, deepest
+
+
+def _long_number(text: str) -> tuple[int, int, int]:
+    """(line, column, digits) of the longest run of digits outside strings (0, 0, 0 if none)."""
+    best, at = 0, 0
+    for m in re.finditer(r'"(?:[^"\\]|\\.)*"|[0-9]+', text):
+        if m.group()[0] != '"' and len(m.group()) > best:
+            best, at = len(m.group()), m.start()
+    if not best:
+        return 0, 0, 0
+    line, column = _line_column(text, at)
+    return line, column, best
 
 
 def _describe(exc: BaseException) -> str:

@@ -67,6 +67,11 @@ DEFAULT_UNA = ":+.? '"
 # Characters skipped between segments (what pydifact skips after a terminator).
 _BETWEEN = " \r\n"
 _TAG = re.compile(r"^[A-Z][A-Z0-9]{2}$")
+# Most segments, and most data elements and components (separators) in all segments together, of one
+# interchange: each becomes Python objects of ~100 bytes, so a file of nothing but terminators or separators
+# (32 MiB of them is under the size limit) would take gigabytes. A declaration of a thousand items is ~2 MiB.
+MAX_SEGMENTS = 500_000
+MAX_SEPARATORS = 2_000_000
 # Release "character" used when UNA says there is none (a space): a code
 # point that cannot occur in decoded text, so nothing is ever released.
 _NO_RELEASE = "\ufffe"
@@ -190,13 +195,24 @@ def _syntax_identifier(data: bytes, start: int, chars: Characters, adapter: str,
     return ident
 
 
-def _split(text: str, offset: int, chars: Characters) -> tuple[list[tuple[int, str]], tuple[int, str] | None]:
+class _TooManySegments(Exception):
+    def __init__(self, start: int) -> None:
+        super().__init__(start)
+        self.start = start
+
+
+def _split(
+    text: str, offset: int, chars: Characters, limit: int | None = None
+) -> tuple[list[tuple[int, str]], tuple[int, str] | None]:
     """Cut text into segments, honouring the release character.
 
     Returns (start offset, segment text without its terminator) for each
     terminated segment, and the start and text of an unterminated rest. A
     release character releases the character after it, whatever it is (a
     terminator, another release character); releases pair up left to right.
+
+    Raises:
+        _TooManySegments: more than ``limit`` segments; where the first one too many starts.
     """
     out: list[tuple[int, str]] = []
     release, terminator = chars.escape_character, chars.segment_terminator
@@ -219,6 +235,8 @@ def _split(text: str, offset: int, chars: Characters) -> tuple[list[tuple[int, s
             r = find(release, k)
         if j == -1:
             return out, (start, text[start:])
+        if limit is not None and len(out) >= limit:
+            raise _TooManySegments(start)
         out.append((start, text[start:j]))
         i = j + 1
 
@@ -320,15 +338,35 @@ def read_interchange(data: bytes, *, adapter: str, source: str = "") -> Intercha
             exc.message = f"{exc.message} (the UNB syntax identifier {ident} says {codec})"
             raise AdapterError(exc.message, adapter=adapter, location=exc.location) from None
         raise
-    pieces, rest = _split(text, una_end, chars)
+    try:
+        pieces, rest = _split(text, una_end, chars, MAX_SEGMENTS)
+    except _TooManySegments as too_many:
+        index = first + MAX_SEGMENTS
+        body = text[too_many.start : too_many.start + 3]
+        raise _fail(
+            adapter,
+            source,
+            f"more than {MAX_SEGMENTS:,} segments in one interchange: refused before reading them",
+            **_where(index, body, text.count("\n", 0, too_many.start) + 1),
+        ) from None
     segments: list[Segment] = []
     if una_end:
         segments.append(Segment(1, "UNA", 1, [[str(chars)]]))
-    line, pos = 1, 0
+    line, pos, separators = 1, 0, 0
+    data_separator, component_separator = chars.data_separator, chars.component_separator
     for start, body in pieces:
         line += text.count("\n", pos, start)
         pos = start
         index = len(segments) + 1
+        separators += body.count(data_separator) + body.count(component_separator)
+        if separators > MAX_SEPARATORS:
+            raise _fail(
+                adapter,
+                source,
+                f"more than {MAX_SEPARATORS:,} data elements and components in one interchange (this segment"
+                " takes the count past it): refused before reading them",
+                **_where(index, body, line),
+            )
         split = _split_elements(body, chars)
         if split is None:
             try:

@@ -22,7 +22,8 @@ Every error names the line, and the table and field where there is one.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+import re
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 from tamga.adapters.icegate.layout import HREC_FIELDS, MESSAGES, SEP, TREC_FIELDS, Message
@@ -82,6 +83,24 @@ def _split(line: str, expected: int) -> list[str]:
     return values
 
 
+#: A line that is not blank (whitespace, the separator included, does not count), from its start to its end.
+_CONTENT_LINE = re.compile(r"^[^\S\n]*+\S[^\n]*", re.MULTILINE)
+
+
+def _content_lines(text: str) -> Iterator[tuple[int, str]]:
+    """(line number, line) of each line that is not blank, without the CR of a CRLF, one at a time.
+
+    Lazily, and blank lines cost no object each: a file of millions of empty
+    lines (a few MiB) must not take gigabytes before its first error.
+    """
+    n, at = 1, 0
+    for m in _CONTENT_LINE.finditer(text):
+        n += text.count("\n", at, m.start())
+        at = m.start()
+        line = m.group()
+        yield n, line[:-1] if line.endswith("\r") else line
+
+
 def parse(text: str, fail: Fail) -> IcesFile:
     """The structure of an ICES flat file.
 
@@ -93,21 +112,18 @@ def parse(text: str, fail: Fail) -> IcesFile:
     Raises:
         AdapterError: the structure is wrong; the location says where.
     """
-    lines = [(n, raw[:-1] if raw.endswith("\r") else raw) for n, raw in enumerate(text.split("\n"), 1)]
-    last_line = len(lines)
-    lines = [(n, s) for n, s in lines if s.strip()]
-    if not lines:
+    last_line = text.count("\n") + 1
+    lines = _content_lines(text)
+    first = next(lines, None)
+    if first is None:
         raise fail("file holds no line", line=1)
-    ices = _header(lines[0], fail)
+    ices = _header(first, fail)
     msg = ices.message
     table: str | None = None
     ended = False
-    i = 1
-    while i < len(lines):
-        n, line = lines[i]
-        i += 1
+    for n, line in lines:
         if line.startswith(_SIGNATURE_START):
-            i = _signature(lines, i - 1, ices, fail)
+            _signature((n, line), lines, ices, fail)
             continue
         if ices.trailer:
             raise fail(f"unexpected content after the TREC trailer: {line[:40]!r}", line=n)
@@ -228,20 +244,21 @@ def _trailer(n: int, line: str, ices: IcesFile, fail: Fail) -> None:
     ices.trailer = trailer
 
 
-def _signature(lines: Sequence[tuple[int, str]], start: int, ices: IcesFile, fail: Fail) -> int:
-    """Skip a signature block; return the index of the line after it.
+def _signature(first: tuple[int, str], lines: Iterator[tuple[int, str]], ices: IcesFile, fail: Fail) -> None:
+    """Skip a signature block that starts with line ``first``, taking its lines from ``lines``.
 
     The block runs to the line that ends in ``<END-SIGNATURE>``; a block
     without one is a truncated file, not a signature to ignore.
     """
-    i = start
-    while i < len(lines):
-        _, line = lines[i]
+    n, line = first
+    while True:
         ices.signature.append(line)
-        i += 1
         if line.strip().endswith(_SIGNATURE_END):
-            return i
-    raise fail(f"signature block has no {_SIGNATURE_END}: truncated?", line=lines[-1][0], table="SIGNATURE")
+            return
+        following = next(lines, None)
+        if following is None:
+            raise fail(f"signature block has no {_SIGNATURE_END}: truncated?", line=n, table="SIGNATURE")
+        n, line = following
 
 
 def _check_prefixes(ices: IcesFile, fail: Fail) -> None:

@@ -1,0 +1,1 @@
+"""Short runs of the fuzz harness (``make fuzz``, tamga.tools.fuzz) inside ``make test``."""
