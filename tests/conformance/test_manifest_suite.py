@@ -59,12 +59,12 @@ def make_federated_target(root: Path, mutant: str) -> Target:
     steps = [
         (
             "federation", "init", "--federation", "kz-conformance-test", "--founder-self",
-            "--founder", peer_home / "TEST-UZ.identity.json", "--threshold", "1",
+            "--founder", peer_home / "TEST-UZ.identity.json", "--threshold", "1", "--force-threshold",
             "--allow", "KZ:TEST-UZ:*", "--allow", f"TEST-UZ:KZ:{SUITE_TYPES}",
             "--summary", "KZ's test node and the conformance suite", "--out", genesis, "--home", home,
         ),
-        ("federation", "sign", genesis, "--home", home),
-        ("federation", "sign", genesis, "--home", peer_home),
+        ("federation", "sign", genesis, "--yes", "--home", home),
+        ("federation", "sign", genesis, "--yes", "--home", peer_home),
         ("federation", "apply", genesis, "--home", home),
         ("federation", "apply", genesis, "--home", peer_home),
     ]  # fmt: skip

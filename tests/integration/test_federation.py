@@ -26,7 +26,7 @@ from tamga.federation import (
     Changes,
     FederationState,
     genesis_proposal,
-    member_from_peer,
+    member_from_identity,
     sign_manifest,
     successor_proposal,
     verify_genesis,
@@ -69,7 +69,8 @@ class Member:
         return self.home / "federation"
 
     def entry(self) -> federation_pb2.Member:
-        return member_from_peer(self.peer)
+        """The member entry with the node's own signed identity (as 'tamga federation propose --add' makes it)."""
+        return member_from_identity(self.local.identity_document([f"127.0.0.1:{self.port}"], time.time()))
 
 
 def members(root: Path, which: Sequence[tuple[str, str]] = FIVE) -> dict[str, Member]:

@@ -15,7 +15,7 @@ from tamga.federation import (
     Changes,
     FederationState,
     genesis_proposal,
-    member_from_peer,
+    member_from_identity,
     sign_manifest,
     successor_proposal,
 )
@@ -38,7 +38,6 @@ from tamga.governance import (
 )
 from tamga.home import init_home, load_local_identity
 from tamga.protocol import LocalIdentity
-from tamga.protocol._identity import read_identity
 
 T0 = 1_790_000_000.0
 IDS = ("KZ", "CN", "IN", "TJ", "PK")
@@ -62,14 +61,15 @@ def _nodes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Config, 
     return {n: make_node(root, n) for n in IDS}
 
 
-def peer_of(local: LocalIdentity):
-    return read_identity(local.identity_document([f"{local.node_id.lower()}.customs.example:7400"], T0))
+def identity_of(local: LocalIdentity):
+    """The node's signed identity document, as 'tamga identity export' writes it."""
+    return local.identity_document([f"{local.node_id.lower()}.customs.example:7400"], T0)
 
 
 def genesis(nodes: dict[str, tuple[Config, LocalIdentity]], threshold: int = 3, fed: str = "sco-customs"):
     return genesis_proposal(
         federation_id=fed,
-        founders=[member_from_peer(peer_of(local), valid_from=T0) for _, local in nodes.values()],
+        founders=[member_from_identity(identity_of(local), valid_from=T0) for _, local in nodes.values()],
         threshold=threshold,
         allow=[("*", "*", ["declaration_snapshot"])],
         issued_at=T0,
@@ -183,7 +183,7 @@ def test_a_non_member_cannot_sign(nodes: dict, tmp_path: Path) -> None:
     locals_ = all_locals(nodes)
     state = FederationState.create(tmp_path / "fed", signed_by(genesis(nodes), locals_))
     _, uz = make_node(tmp_path, "UZ")
-    add = successor_proposal(state.current, Changes(add=[member_from_peer(peer_of(uz))]), issued_at=T0 + 1)
+    add = successor_proposal(state.current, Changes(add=[member_from_identity(identity_of(uz))]), issued_at=T0 + 1)
     standing = check_against_node(read_proposal(format_proposal(add, state.current), "p.json"), state)
     with pytest.raises(BadProposal, match=r"this node \(UZ\) is not a member of version 1"):
         sign_standing(standing, uz)
