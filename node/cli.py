@@ -119,6 +119,11 @@ def cmd_identity_export(args: argparse.Namespace) -> int:
             f"wrote {args.output} (public keys only); fingerprint {local.signing_key.public.fingerprint}",
             file=sys.stderr,
         )
+        # What a joining node reads out to the members, who see the same in 'tamga federation sign'.
+        from tamga.federation import identity_fingerprints
+
+        for line in identity_fingerprints(local.signing_key.public, local.encryption_key.public, local.tls_certificate):
+            print(f"  {line}", file=sys.stderr)
     else:
         sys.stdout.write(text)
     return EXIT_OK
@@ -738,7 +743,7 @@ def _check_threshold(threshold: int, members: int, force: bool, option: str) -> 
     )
     if not force:
         raise BadProposal(
-            f"{option} {threshold}: {risk}; give --threshold {members // 2 + 1} or more, or --force-threshold"
+            f"{option}: {risk}; give --threshold {members // 2 + 1} or more, or --force-threshold"
             " if that is what the members want (a test federation of two, say)"
         )
     print(f"warning: {risk} (--force-threshold)")
@@ -775,7 +780,7 @@ def cmd_federation_init(args: argparse.Namespace) -> int:
         seen[e.node_id] = e.node_id
     if not 1 <= args.threshold <= len(entries):
         raise BadProposal(f"--threshold {args.threshold}: must be between 1 and the {len(entries)} founders")
-    _check_threshold(args.threshold, len(entries), args.force_threshold, "--threshold")
+    _check_threshold(args.threshold, len(entries), args.force_threshold, f"--threshold {args.threshold}")
     allow = [parse_allow(a, seen) for a in args.allow or []]
     try:
         signed = genesis_proposal(
@@ -856,7 +861,8 @@ def cmd_federation_propose(args: argparse.Namespace) -> int:
         raise BadProposal(str(exc)) from exc
     manifest = parse_manifest(signed)
     if manifest.threshold != cur.threshold or len(manifest.members) != len(cur.members):
-        _check_threshold(manifest.threshold, len(manifest.members), args.force_threshold, "the threshold")
+        where = f"version {manifest.version} would have threshold {manifest.threshold}"
+        _check_threshold(manifest.threshold, len(manifest.members), args.force_threshold, where)
     _proposal_out(args.out, signed, cur)
     _print_changes(describe_changes(cur, manifest))
     if rotation is not None:

@@ -73,6 +73,7 @@ __all__ = [
     "describe_changes",
     "double_signers",
     "grouped",
+    "identity_fingerprints",
     "identity_problems",
     "is_majority",
     "make_revocation",
@@ -117,6 +118,20 @@ def grouped(hex_digits: str) -> str:
 def tls_fingerprint(certificate_sha256: str) -> str:
     """A TLS certificate's full SHA-256 (lowercase hex) in groups of four."""
     return grouped(certificate_sha256)
+
+
+def identity_fingerprints(signing: VerifyKey, encryption: object, tls_certificate: bytes) -> list[str]:
+    """The three lines a joining node reads out and the members compare: every one in full, grouped.
+
+    ``encryption`` is an :class:`~tamga.crypto.EncryptionPublicKey` (its ``key_id`` and ``raw``).
+    """
+    lines = [
+        f"signing key {signing.key_id} fingerprint {fingerprint(signing.raw)}",
+        f"encryption key {encryption.key_id} fingerprint {fingerprint(encryption.raw)}",  # type: ignore[attr-defined]
+    ]
+    if tls_certificate:
+        lines.append(f"TLS certificate SHA-256 {tls_fingerprint(hashlib.sha256(tls_certificate).hexdigest())}")
+    return lines
 
 
 def is_majority(threshold: int, members: int) -> bool:
