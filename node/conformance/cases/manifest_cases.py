@@ -168,9 +168,9 @@ def test_env_013_a_record_type_no_agreement_allows_is_refused(
     mode="node",
     negative=True,
     needs=MANIFEST,
-    # Last of the manifest cases: a node that wrongly adopts the version holds a chain the suite does not,
-    # and the cases that sign versions of their own would then see a fork.
-    after=("TRN-001", "ENV-009", "ENV-010", "ENV-013", "HLT-004"),
+    # After the other manifest cases (ENV-* sort before it, HLT-004 it needs: GetManifest serving the chain):
+    # a node that wrongly adopts the version holds a chain the suite does not, which would fail them.
+    after=("TRN-001", "HLT-004"),
 )
 def test_fed_001_a_version_changing_the_nodes_keys_without_its_signature_is_not_adopted(
     peer: FakePeer, target: TargetNode, record_type: str, transcript: Any
