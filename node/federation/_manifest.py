@@ -58,6 +58,7 @@ from tamga.crypto import SigningKey, VerifyKey, fingerprint
 from tamga.errors import CryptoError, ManifestError
 from tamga.protocol._identity import check_node_id, read_identity
 from tamga.protocol._time import to_nanos
+from tamga.terminal import safe
 from tamga.v1 import federation_pb2, records_pb2
 
 __all__ = [
@@ -263,7 +264,7 @@ def parse_manifest(signed: federation_pb2.SignedManifest, *, what: str = "manife
         problems.append("no members")
     seen: set[str] = set()
     for m in manifest.members:
-        at = f"member {m.node_id or '?'}"
+        at = f"member {safe(m.node_id or '?', 80)}"  # not yet checked: it may hold anything
         try:
             check_node_id(m.node_id)
         except ValueError as exc:
@@ -306,7 +307,7 @@ def parse_manifest(signed: federation_pb2.SignedManifest, *, what: str = "manife
     if not 1 <= manifest.threshold <= max(len(manifest.members), 1):
         problems.append(f"threshold {manifest.threshold} must be between 1 and the {len(manifest.members)} members")
     for a in manifest.agreements:
-        at = f"agreement {a.sender or '?'} -> {a.receiver or '?'}"
+        at = f"agreement {safe(a.sender or '?', 80)} -> {safe(a.receiver or '?', 80)}"
         for side in (a.sender, a.receiver):
             if side not in seen:
                 problems.append(f"{at}: {side!r} is not a member")
