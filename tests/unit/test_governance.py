@@ -323,3 +323,24 @@ def test_a_node_does_not_sign_keys_listed_for_it_that_it_does_not_hold(tmp_path:
     )
     standing = check_against_node(read_proposal(format_proposal(own, state.current), "r.json"), state)
     assert own_entry_problems(config, kz, standing) == []
+
+
+def test_show_warns_of_a_minority_threshold_and_of_a_chain_made_before_member_consent(
+    nodes: dict, tmp_path: Path
+) -> None:
+    locals_ = all_locals(nodes)
+    state = FederationState.create(tmp_path / "fed", signed_by(genesis(nodes, threshold=2), locals_))
+    doc = show_document(state, now=T0 + 1)
+    assert doc["member_consent"] is True and doc["genesis_hash"] == state.chain[0].hash.hex()
+    assert doc["warnings"] == [
+        "a change needs 2 of 5 signatures, not a majority: two groups of members could each sign a different"
+        " version 2 (a fork); raise it with 'tamga federation propose --threshold 3'"
+    ]
+    legacy = federation_pb2.Manifest.FromString(genesis(nodes, threshold=3).manifest)
+    legacy.rules = federation_pb2.MANIFEST_RULES_UNSPECIFIED
+    old = FederationState.create(
+        tmp_path / "old", signed_by(federation_pb2.SignedManifest(manifest=legacy.SerializeToString()), locals_)
+    )
+    doc = show_document(old, now=T0 + 1)
+    assert doc["member_consent"] is False
+    assert [w.split(":")[0] for w in doc["warnings"]] == ["this chain was made before member consent"]
