@@ -177,7 +177,9 @@ class MemberInfo:
     encryption_keys: tuple[KeyInfo, ...]
     tls_certificate: bytes
     tls_certificate_sha256: str
-    identity: bytes = b""  # the member's SignedIdentity as given when it joined (serialized), if carried
+    # The member's SignedIdentity as given when it joined (its identity bytes and signature, exactly as
+    # carried), None when the entry carries none.
+    identity: tuple[bytes, bytes] | None = None
 
     def signing_key(self, key_id: str) -> KeyInfo | None:
         return next((k for k in self.signing_keys if k.key_id == key_id), None)
@@ -337,7 +339,7 @@ def _members(manifest: federation_pb2.Manifest) -> dict[str, MemberInfo]:
             encryption_keys=keys(m.encryption_keys),
             tls_certificate=bytes(m.tls_certificate),
             tls_certificate_sha256=m.tls_certificate_sha256,
-            identity=m.identity.SerializeToString() if m.HasField("identity") else b"",
+            identity=(bytes(m.identity.identity), bytes(m.identity.signature)) if m.HasField("identity") else None,
         )
         for m in manifest.members
     }
@@ -720,13 +722,20 @@ def describe_changes(previous: VerifiedManifest | None, manifest: federation_pb2
             lines.append(f"  encryption key {_key_words(k)}")
         if m.tls_certificate_sha256:
             lines.append(f"  TLS certificate SHA-256 {tls_fingerprint(m.tls_certificate_sha256)}")
-        if m.identity:
-            lines.append(f"  signed by {node_id} itself (its identity document): entry and identity checked")
+        if m.identity is not None:
+            lines.append(f"  carries {node_id}'s own signed identity (every node checks the entry against it)")
         elif previous is not None:
             lines.append(f"  NOT signed by {node_id} itself: its entry carries no signed identity")
     for node_id in sorted(set(old_members) - set(new_members)):
         m = old_members[node_id]
-        lines.append(f"REMOVES member {node_id}: {m.authority} ({m.country}); its records will be refused everywhere")
+        lines.append(
+            f"REMOVES member {node_id}: {m.authority} ({m.country}); its records will be refused everywhere"
+            + (
+                f" (a decision of the others: {node_id}'s own signature does not count)"
+                if _rules(previous, manifest) >= RULES_MEMBER_CONSENT
+                else ""
+            )
+        )
     for node_id in sorted(set(old_members) & set(new_members)):
         old, new = old_members[node_id], new_members[node_id]
         if old.endpoints != new.endpoints:

@@ -119,7 +119,7 @@ def test_sign_shows_the_full_fingerprints_and_asks_before_signing(tmp_path: Path
     assert f"signing key ed25519:1 (fingerprint {signing}, valid " in preview
     assert f"encryption key x25519:1 (fingerprint {encryption}, valid " in preview
     assert f"TLS certificate SHA-256 {tls}" in preview
-    assert "signed by UZ itself (its identity document): entry and identity checked" in preview
+    assert "carries UZ's own signed identity (every node checks the entry against it)" in preview
     assert "dry run: nothing signed, nothing written" in preview
     assert proposal.read_bytes() == unsigned
     # The same strings 'tamga peer add' shows for UZ's identity file.
