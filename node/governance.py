@@ -291,7 +291,9 @@ class Standing:
 
     @property
     def missing(self) -> list[str]:
-        return sorted(set(self.eligible) - set(self.signers))
+        """Members whose signatures would count and are not there yet (a member being removed does not count)."""
+        staying = {m.node_id for m in self.proposal.manifest.members}
+        return sorted(n for n in set(self.eligible) - set(self.signers) if self.previous is None or n in staying)
 
     @property
     def consent_missing(self) -> list[str]:

@@ -300,6 +300,7 @@ def test_a_change_of_a_members_own_entry_waits_for_its_own_signature(nodes: dict
     standing = check_against_node(read_proposal(format_proposal(remove, state.current), "rm.json"), state)
     with pytest.raises(BadProposal, match=r"this version removes this node \(PK\); its signature would not count"):
         sign_standing(standing, locals_["PK"])
+    assert standing.missing == ["CN", "IN", "KZ", "TJ"]
 
 
 def test_a_node_does_not_sign_keys_listed_for_it_that_it_does_not_hold(tmp_path: Path) -> None:
