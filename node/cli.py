@@ -674,10 +674,6 @@ class _IdentityFileRefused(TamgaError):
     """An identity file given to --founder or --add is refused."""
 
 
-def _identity_peer(path_text: str, option: str) -> Any:
-    return _identity_file(path_text, option)[0]
-
-
 def _identity_file(path_text: str, option: str) -> tuple[Any, Any]:
     """(peer, signed identity) of an identity file given to --founder or --add, checked.
 
@@ -941,10 +937,11 @@ def cmd_federation_sign(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _genesis_words(chain_or_hash: Any) -> str:
+def _grouped_hash(digest: bytes) -> str:
+    """A hash in full, in groups of four hex digits (as every fingerprint is shown)."""
     from tamga.federation import grouped
 
-    return grouped(chain_or_hash.hex())
+    return grouped(digest.hex())
 
 
 def _apply_chain(config: Any, folder: Path) -> int:
@@ -960,7 +957,7 @@ def _apply_chain(config: Any, folder: Path) -> int:
         if config.node.id not in last.members:
             raise BadProposal(f"{folder}: version {last.version} does not list this node ({config.node.id})")
         print(
-            f"genesis of federation {safe(last.federation_id)!r}: hash {_genesis_words(chain[0].hash)}"
+            f"genesis of federation {safe(last.federation_id)!r}: hash {_grouped_hash(chain[0].hash)}"
             " (compare it with the one a member gave you by another channel)"
         )
         state = FederationState.create(federation_folder(config), chain[0].signed)
@@ -1021,7 +1018,7 @@ def cmd_federation_apply(args: argparse.Namespace) -> int:
             f"applied: this node is now in federation {safe(state.current.federation_id)!r} at version 1"
             f" ({len(state.current.members)} members; signed by {', '.join(standing.signers)})"
         )
-        print(f"genesis hash {_genesis_words(state.chain[0].hash)} (the same on every founder's node)")
+        print(f"genesis hash {_grouped_hash(state.chain[0].hash)} (the same on every founder's node)")
         return EXIT_OK
     offer = state.offer([proposal.signed], source=f"proposal {args.proposal}")
     if offer.fork:
