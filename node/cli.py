@@ -119,6 +119,11 @@ def cmd_identity_export(args: argparse.Namespace) -> int:
             f"wrote {args.output} (public keys only); fingerprint {local.signing_key.public.fingerprint}",
             file=sys.stderr,
         )
+        # What a joining node reads out to the members, who see the same in 'tamga federation sign'.
+        from tamga.federation import identity_fingerprints
+
+        for line in identity_fingerprints(local.signing_key.public, local.encryption_key.public, local.tls_certificate):
+            print(f"  {line}", file=sys.stderr)
     else:
         sys.stdout.write(text)
     return EXIT_OK
@@ -708,9 +713,17 @@ class _IdentityFileRefused(TamgaError):
     """An identity file given to --founder or --add is refused."""
 
 
-def _identity_peer(path_text: str, option: str) -> Any:
+def _identity_file(path_text: str, option: str) -> tuple[Any, Any]:
+    """(peer, signed identity) of an identity file given to --founder or --add, checked.
+
+    Raises:
+        _IdentityFileRefused: unreadable, not an identity file, or its signature does not verify.
+    """
+    import base64
+
     from tamga.errors import ConfigError, CryptoError
     from tamga.home import parse_identity_file
+    from tamga.v1 import identity_pb2
 
     path = Path(path_text)
     try:
@@ -718,15 +731,28 @@ def _identity_peer(path_text: str, option: str) -> Any:
     except (OSError, UnicodeDecodeError) as exc:
         raise _IdentityFileRefused(f"{option} {path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from exc
     try:
-        return parse_identity_file(text, str(path)).peer
+        checked = parse_identity_file(text, str(path))
     except (ConfigError, CryptoError) as exc:
         raise _IdentityFileRefused(f"{option} {exc}") from exc
+    # parse_identity_file decoded and verified these very bytes.
+    signed = identity_pb2.SignedIdentity.FromString(base64.b64decode(checked.document["signed_identity"]))
+    return checked.peer, signed
+
+
+def _identity_entry(path_text: str, option: str, now: float) -> Any:
+    """The member entry of an identity file, carrying the node's own signed identity."""
+    from tamga.federation import member_from_identity
+
+    _, signed = _identity_file(path_text, option)
+    return member_from_identity(signed, valid_from=now)
 
 
 def _print_changes(lines: list[str]) -> None:
+    from tamga.terminal import safe
+
     print("changes (check each line before signing):")
     for line in lines:
-        print(f"  {line}")
+        print(f"  {safe(line)}")
 
 
 def _proposal_out(path_text: str, signed: Any, previous: Any, *, replace: bool = False) -> None:
@@ -735,18 +761,41 @@ def _proposal_out(path_text: str, signed: Any, previous: Any, *, replace: bool =
     write_new_file(Path(path_text), format_proposal(signed, previous), replace=replace)
 
 
+def _check_threshold(threshold: int, members: int, force: bool, option: str) -> None:
+    """Refuse a threshold that is not a strict majority, unless forced (then say what it allows).
+
+    Raises:
+        BadProposal: k <= n/2 without --force-threshold.
+    """
+    from tamga.federation import is_majority
+    from tamga.governance import BadProposal
+
+    if is_majority(threshold, members):
+        return
+    risk = (
+        f"{threshold} of {members} signatures is not a majority: two groups of members could each sign a"
+        " different next version (a fork)"
+    )
+    if not force:
+        raise BadProposal(
+            f"{option}: {risk}; give --threshold {members // 2 + 1} or more, or --force-threshold"
+            " if that is what the members want (a test federation of two, say)"
+        )
+    print(f"warning: {risk} (--force-threshold)")
+
+
 @_governance_input
 def cmd_federation_init(args: argparse.Namespace) -> int:
     import time
 
     from tamga.errors import ManifestError
-    from tamga.federation import describe_changes, genesis_proposal, member_from_peer, parse_manifest
-    from tamga.governance import BadProposal, parse_allow, self_peer
+    from tamga.federation import describe_changes, genesis_proposal, member_from_identity, parse_manifest
+    from tamga.governance import BadProposal, parse_allow
 
     if Path(args.out).exists():
         raise BadProposal(f"{args.out}: already exists; choose another --out or remove it first")
     now = time.time()
-    peers = [_identity_peer(f, "--founder") for f in args.founder or []]
+    entries = [_identity_entry(f, "--founder", now) for f in args.founder or []]
     if args.founder_self:
         from tamga.home import load_local_identity
 
@@ -754,21 +803,24 @@ def cmd_federation_init(args: argparse.Namespace) -> int:
         endpoints = list(config.server.advertise)
         if not endpoints:
             raise BadProposal("--founder-self: this node publishes no endpoint; set [server] advertise in tamga.toml")
-        peers.append(self_peer(load_local_identity(config), endpoints, now))
-    if not peers:
+        entries.append(
+            member_from_identity(load_local_identity(config).identity_document(endpoints, now), valid_from=now)
+        )
+    if not entries:
         raise BadProposal("no founder: give --founder FILE.identity.json (repeatable) and/or --founder-self")
     seen: dict[str, str] = {}
-    for p in peers:
-        if p.node_id in seen:
-            raise BadProposal(f"founder {p.node_id} is given twice")
-        seen[p.node_id] = p.node_id
-    if not 1 <= args.threshold <= len(peers):
-        raise BadProposal(f"--threshold {args.threshold}: must be between 1 and the {len(peers)} founders")
+    for e in entries:
+        if e.node_id in seen:
+            raise BadProposal(f"founder {e.node_id} is given twice")
+        seen[e.node_id] = e.node_id
+    if not 1 <= args.threshold <= len(entries):
+        raise BadProposal(f"--threshold {args.threshold}: must be between 1 and the {len(entries)} founders")
+    _check_threshold(args.threshold, len(entries), args.force_threshold, f"--threshold {args.threshold}")
     allow = [parse_allow(a, seen) for a in args.allow or []]
     try:
         signed = genesis_proposal(
             federation_id=args.federation,
-            founders=[member_from_peer(p, valid_from=now) for p in peers],
+            founders=entries,
             threshold=args.threshold,
             allow=allow,
             issued_at=now,
@@ -789,7 +841,7 @@ def cmd_federation_propose(args: argparse.Namespace) -> int:
     import time
 
     from tamga.errors import ManifestError
-    from tamga.federation import Changes, describe_changes, member_from_peer, parse_manifest, successor_proposal
+    from tamga.federation import Changes, consent_needed, describe_changes, parse_manifest, successor_proposal
     from tamga.governance import (
         DEFAULT_OVERLAP,
         BadProposal,
@@ -809,7 +861,7 @@ def cmd_federation_propose(args: argparse.Namespace) -> int:
     now = time.time()
     changes = Changes()
     for f in args.add or []:
-        changes.add.append(member_from_peer(_identity_peer(f, "--add"), valid_from=now))
+        changes.add.append(_identity_entry(f, "--add", now))
     changes.remove = list(args.remove or [])
     changes.threshold = args.threshold
     members = set(cur.members) - set(changes.remove) | {m.node_id for m in changes.add}
@@ -842,8 +894,12 @@ def cmd_federation_propose(args: argparse.Namespace) -> int:
         signed = successor_proposal(cur, changes, issued_at=now, summary=args.summary or "")
     except ManifestError as exc:
         raise BadProposal(str(exc)) from exc
+    manifest = parse_manifest(signed)
+    if manifest.threshold != cur.threshold or len(manifest.members) != len(cur.members):
+        where = f"version {manifest.version} would have threshold {manifest.threshold}"
+        _check_threshold(manifest.threshold, len(manifest.members), args.force_threshold, where)
     _proposal_out(args.out, signed, cur)
-    _print_changes(describe_changes(cur, parse_manifest(signed)))
+    _print_changes(describe_changes(cur, manifest))
     if rotation is not None:
         how = "reused the pending keys" if rotation.reused else "wrote new keys"
         where = ", ".join(str(p) for p in rotation.written) or "keys/*.pending.key"
@@ -851,6 +907,9 @@ def cmd_federation_propose(args: argparse.Namespace) -> int:
         print("  the node starts using them once a version listing them is adopted.")
     print(f"wrote {args.out}: version {cur.version + 1} of federation {cur.federation_id!r}, unsigned;")
     print(f"next: {cur.threshold} members of version {cur.version} sign it with 'tamga federation sign {args.out}',")
+    own = consent_needed(cur, manifest) if max(manifest.rules, cur.rules) else {}
+    if own:
+        print(f"      {', '.join(own)} among them: a member's own keys or endpoints change only with its signature,")
     print(f"      then any member applies it with 'tamga federation apply {args.out}'.")
     return EXIT_OK
 
@@ -863,19 +922,46 @@ def _state_or_none(config: Any) -> Any:
     return FederationState.load(folder) if FederationState.exists(folder) else None
 
 
+def _ask(question: str) -> bool:
+    """Ask on the terminal; True only for y or yes."""
+    try:
+        answer = input(f"{question} [y/N] ")
+    except EOFError:
+        return False
+    return answer.strip().lower() in ("y", "yes")
+
+
 @_governance_input
 def cmd_federation_sign(args: argparse.Namespace) -> int:
-    from tamga.governance import check_against_node, read_proposal_file, sign_standing
+    from tamga.governance import BadProposal, check_against_node, own_entry_problems, read_proposal_file, sign_standing
     from tamga.home import load_local_identity
+    from tamga.terminal import safe
 
     config = _load(args)
     proposal = read_proposal_file(Path(args.proposal))
     standing = check_against_node(proposal, _state_or_none(config))
     what = "genesis" if standing.previous is None else f"version {proposal.version}"
-    print(f"proposal {args.proposal}: {what} of federation {proposal.federation_id!r}")
+    print(f"proposal {safe(args.proposal)}: {what} of federation {safe(proposal.federation_id)!r}")
     _print_changes(standing.changes)
-    print(f"signatures so far: {standing.report()}")
+    print(f"signatures so far: {safe(standing.report())}")
     local = load_local_identity(config)
+    problems = own_entry_problems(config, local, standing)
+    if args.dry_run:
+        for p in problems:
+            print(f"this node would refuse to sign it: {safe(p)}")
+        print("dry run: nothing signed, nothing written")
+        return EXIT_OK
+    if problems:
+        raise BadProposal(f"{args.proposal}: not signed: {'; '.join(problems)}")
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise _BadInput(
+                f"{args.proposal}: not signed: no terminal to ask on; read the changes above (or"
+                " 'tamga federation sign --dry-run') and pass --yes to sign without being asked"
+            )
+        if not _ask(f"sign {what} of federation {safe(proposal.federation_id)!r} as {local.node_id}?"):
+            print("not signed; nothing written")
+            return EXIT_ERROR
     signed = sign_standing(standing, local)
     out = args.out or args.proposal
     _proposal_out(out, signed, standing.previous, replace=out == args.proposal)
@@ -884,16 +970,24 @@ def cmd_federation_sign(args: argparse.Namespace) -> int:
         _state_or_none(config),
     )
     print(f"signed as {local.node_id} with {local.signing_key.key_id}; wrote {out}")
-    print(f"now {after.report()}")
-    if len(after.signers) >= after.needed:
+    print(f"now {safe(after.report())}")
+    if after.complete:
         print(f"enough signatures: apply it with 'tamga federation apply {out}'")
     return EXIT_OK
+
+
+def _grouped_hash(digest: bytes) -> str:
+    """A hash in full, in groups of four hex digits (as every fingerprint is shown)."""
+    from tamga.federation import grouped
+
+    return grouped(digest.hex())
 
 
 def _apply_chain(config: Any, folder: Path) -> int:
     """Install or catch up on a chain copied from a member's federation folder."""
     from tamga.federation import FederationState
     from tamga.governance import BadProposal, federation_folder, verify_manifest_files
+    from tamga.terminal import safe
 
     chain = verify_manifest_files(folder)
     last = chain[-1]
@@ -902,8 +996,8 @@ def _apply_chain(config: Any, folder: Path) -> int:
         if config.node.id not in last.members:
             raise BadProposal(f"{folder}: version {last.version} does not list this node ({config.node.id})")
         print(
-            f"genesis of federation {last.federation_id!r}: hash {chain[0].hash.hex()} (compare it with the one"
-            " a member gave you by another channel)"
+            f"genesis of federation {safe(last.federation_id)!r}: hash {_grouped_hash(chain[0].hash)}"
+            " (compare it with the one a member gave you by another channel)"
         )
         state = FederationState.create(federation_folder(config), chain[0].signed)
     elif state.chain[0].hash != chain[0].hash:
@@ -913,7 +1007,7 @@ def _apply_chain(config: Any, folder: Path) -> int:
         raise TamgaError(str(offer.fork.get("message")))
     if offer.refused:
         raise TamgaError(f"{folder}: {offer.refused}")
-    print(f"applied: federation {state.current.federation_id!r} is at version {state.version}")
+    print(f"applied: federation {safe(state.current.federation_id)!r} is at version {state.version}")
     _activate(config, state)
     return EXIT_OK
 
@@ -935,6 +1029,7 @@ def cmd_federation_apply(args: argparse.Namespace) -> int:
         federation_folder,
         read_proposal_file,
     )
+    from tamga.terminal import safe
 
     config = _load(args)
     if Path(args.proposal).is_dir():
@@ -948,19 +1043,21 @@ def cmd_federation_apply(args: argparse.Namespace) -> int:
         _activate(config, state)
         return EXIT_OK
     _print_changes(standing.changes)
-    if len(standing.signers) < standing.needed:
+    if not standing.complete:
+        more = standing.needed - len(standing.signers)
         raise TamgaError(
-            f"{args.proposal}: not applied: {standing.report()}; "
-            f"{standing.needed - len(standing.signers)} more signature(s) needed"
+            f"{args.proposal}: not applied: {safe(standing.report())}"
+            + (f"; {more} more signature(s) needed" if more > 0 else "")
         )
     if standing.previous is None:
         if config.node.id not in standing.eligible:
             raise _BadInput(f"{args.proposal}: this node ({config.node.id}) is not among the founders of this genesis")
         state = FederationState.create(federation_folder(config), proposal.signed)
         print(
-            f"applied: this node is now in federation {state.current.federation_id!r} at version 1"
+            f"applied: this node is now in federation {safe(state.current.federation_id)!r} at version 1"
             f" ({len(state.current.members)} members; signed by {', '.join(standing.signers)})"
         )
+        print(f"genesis hash {_grouped_hash(state.chain[0].hash)} (the same on every founder's node)")
         return EXIT_OK
     offer = state.offer([proposal.signed], source=f"proposal {args.proposal}")
     if offer.fork:
@@ -968,7 +1065,7 @@ def cmd_federation_apply(args: argparse.Namespace) -> int:
     if not offer.adopted:
         raise TamgaError(f"{args.proposal}: not applied: {offer.refused or 'the version does not follow'}")
     print(
-        f"applied: federation {state.current.federation_id!r} is now at version {state.version}"
+        f"applied: federation {safe(state.current.federation_id)!r} is now at version {state.version}"
         f" (signed by {', '.join(standing.signers)}; {standing.needed} needed)"
     )
     if config.node.id not in state.current.members:
@@ -981,7 +1078,9 @@ def cmd_federation_apply(args: argparse.Namespace) -> int:
 def cmd_federation_show(args: argparse.Namespace) -> int:
     import time
 
+    from tamga.federation import grouped
     from tamga.governance import load_state, show_document
+    from tamga.terminal import safe
 
     config = _load(args)
     doc = show_document(load_state(config), now=time.time())
@@ -989,16 +1088,20 @@ def cmd_federation_show(args: argparse.Namespace) -> int:
         print(json.dumps(doc, indent=2, ensure_ascii=False))
         return EXIT_OK
     if doc["fork"]:
-        print(f"ALARM: {doc['fork'].get('message')}")
-    print(f"federation {doc['federation_id']!r} version {doc['version']} (issued {doc['issued_at']})")
+        print(f"ALARM: {safe(doc['fork'].get('message'))}")
+    print(f"federation {safe(doc['federation_id'])!r} version {doc['version']} (issued {doc['issued_at']})")
     print(f"  hash {doc['hash']}")
+    print(f"  genesis hash {grouped(doc['genesis_hash'])}")
     print(f"  a change needs {doc['threshold']} of {len(doc['members'])} members' signatures")
+    if doc["member_consent"]:
+        print("  and a change of a member's keys, TLS certificate or endpoints also that member's own")
+    for w in doc["warnings"]:
+        print(f"WARNING: {w}")
     print("members:")
     for m in doc["members"]:
         mark = " (this node)" if m["node_id"] == config.node.id else ""
-        print(
-            f"  {m['node_id']}{mark}: {m['authority']} ({m['country']}), endpoints {', '.join(m['endpoints']) or '-'}"
-        )
+        endpoints = ", ".join(safe(e) for e in m["endpoints"]) or "-"
+        print(f"  {m['node_id']}{mark}: {safe(m['authority'], 200)} ({safe(m['country'])}), endpoints {endpoints}")
         for kind in ("signing", "encryption"):
             for k in m[f"{kind}_keys"]:
                 state = "valid now" if k["valid_now"] else "NOT valid now"
@@ -1008,18 +1111,19 @@ def cmd_federation_show(args: argparse.Namespace) -> int:
                     f"    {kind} key {k['key_id']} fingerprint {k['fingerprint']}, from {k['valid_from'] or '-'}"
                     f" until {k['valid_until'] or 'no end'}: {state}"
                 )
-        print(f"    TLS certificate SHA-256 {m['tls_certificate_sha256'] or '- (none pinned)'}")
+        print(f"    TLS certificate SHA-256 {m['tls_fingerprint'] or '- (none pinned)'}")
     print("agreements:" if doc["agreements"] else "agreements: none (nothing may be sent)")
     for a in doc["agreements"]:
         print(f"  {a['sender']} -> {a['receiver']}: {', '.join(a['record_types'])}")
     print("revocations:" if doc["revocations"] else "revocations: none")
     for r in doc["revocations"]:
-        print(f"  {r['node_id']} {r['key_id']} at {r['revoked_at']}: {r['reason']}")
+        print(f"  {r['node_id']} {safe(r['key_id'])} at {r['revoked_at']}: {safe(r['reason'], 300)}")
     return EXIT_OK
 
 
 @_governance_input
 def cmd_federation_verify(args: argparse.Namespace) -> int:
+    from tamga.federation import grouped
     from tamga.governance import (
         BadProposal,
         check_against_node,
@@ -1027,23 +1131,24 @@ def cmd_federation_verify(args: argparse.Namespace) -> int:
         read_proposal_file,
         verify_manifest_files,
     )
+    from tamga.terminal import safe
 
     if args.path:
         path = Path(args.path)
         if path.is_dir():
             chain = verify_manifest_files(path)
             for v in chain:
-                print(f"version {v.version}: valid (hash {v.hash.hex()[:16]})")
+                print(f"version {v.version}: valid (hash {grouped(v.hash.hex())})")
             last = chain[-1]
-            print(f"{path}: the chain of federation {last.federation_id!r} is valid up to version {last.version}")
+            print(f"{path}: the chain of federation {safe(last.federation_id)!r} is valid up to version {last.version}")
             return EXIT_OK
         config = _load(args)
         proposal = read_proposal_file(path)
         standing = check_against_node(proposal, _state_or_none(config))
         _print_changes(standing.changes)
-        if len(standing.signers) < standing.needed:
-            raise BadProposal(f"{path}: not yet valid: {standing.report()}")
-        print(f"{path}: valid: {standing.report()}; it can be applied")
+        if not standing.complete:
+            raise BadProposal(f"{path}: not yet valid: {safe(standing.report())}")
+        print(f"{path}: valid: {safe(standing.report())}; it can be applied")
         return EXIT_OK
     config = _load(args)
     chain = verify_manifest_files(federation_folder(config))
@@ -1052,13 +1157,16 @@ def cmd_federation_verify(args: argparse.Namespace) -> int:
     state = load_state(config)  # also checks the revocations
     for v in chain:
         print(
-            f"version {v.version}: valid (hash {v.hash.hex()[:16]}, {len(v.members)} members, threshold {v.threshold})"
+            f"version {v.version}: valid (hash {grouped(v.hash.hex())}, {len(v.members)} members,"
+            f" threshold {v.threshold})"
         )
-    print(f"this node's chain of federation {state.current.federation_id!r} is valid up to version {state.version}")
+    print(
+        f"this node's chain of federation {safe(state.current.federation_id)!r} is valid up to version {state.version}"
+    )
     if state.revocations:
         print(f"{len(state.revocations)} key revocation(s), each valid")
     if state.fork:
-        print(f"ALARM: {state.fork.get('message')}")
+        print(f"ALARM: {safe(state.fork.get('message'))}")
     return EXIT_OK
 
 
@@ -1298,6 +1406,10 @@ def _add_federation_parser(sub: Any, add: Any, home_help: str) -> None:
         "SENDER:RECEIVER:TYPES, an agreement: SENDER may send TYPES (comma-separated record types) to RECEIVER; "
         "'*' for every member or every type (repeatable)"
     )
+    force_help = (
+        "accept a threshold that is not a strict majority of the members (2 of 4, 1 of 2): two groups could then "
+        "each sign a different next version; refused without this"
+    )
     sp = add(
         "init",
         cmd_federation_init,
@@ -1311,6 +1423,7 @@ def _add_federation_parser(sub: Any, add: Any, home_help: str) -> None:
     sp.add_argument("--founder", action="append", metavar="FILE", help="a founder's identity file (repeatable)")
     sp.add_argument("--founder-self", action="store_true", help="add this node (from --home) as a founder")
     sp.add_argument("--threshold", required=True, type=int, metavar="K", help="signatures needed for later changes")
+    sp.add_argument("--force-threshold", action="store_true", help=force_help)
     sp.add_argument("--allow", action="append", metavar="S:R:TYPES", help=allow_help)
     sp.add_argument("--summary", help="a sentence for the signers: what and why")
     sp.add_argument("--out", required=True, metavar="PROPOSAL", help="proposal file to write (must not exist)")
@@ -1328,6 +1441,7 @@ def _add_federation_parser(sub: Any, add: Any, home_help: str) -> None:
     sp.add_argument("--add", action="append", metavar="FILE", help="add a member from its identity file")
     sp.add_argument("--remove", action="append", metavar="NODE", help="remove a member")
     sp.add_argument("--threshold", type=int, metavar="K", help="change the signatures needed for a change")
+    sp.add_argument("--force-threshold", action="store_true", help=force_help)
     sp.add_argument("--allow", action="append", metavar="S:R:TYPES", help=allow_help)
     sp.add_argument("--disallow", action="append", metavar="S:R:TYPES", help="end an agreement (same form)")
     sp.add_argument("--endpoint", action="append", metavar="NODE=HOST:PORT", help="set a member's endpoints")
@@ -1341,12 +1455,15 @@ def _add_federation_parser(sub: Any, add: Any, home_help: str) -> None:
         "sign",
         cmd_federation_sign,
         "show a proposal's changes and signatures, and add this node's signature",
-        "Check a proposal, show what it changes and who has signed, then add this node's signature with its "
-        "identity key. A proposal with a signature that does not verify, or whose readable changes differ from "
-        "the signed manifest, is refused.",
+        "Check a proposal, show what it changes (with the full fingerprints of every key and certificate it "
+        "adds) and who has signed, ask y/N, then add this node's signature with its identity key. A proposal "
+        "with a signature that does not verify, whose readable changes differ from the signed manifest, or "
+        "that lists for this node a key it does not hold, is refused. --dry-run only shows it (exit 0).",
         parent=fsub,
     )
     sp.add_argument("proposal", help="proposal file")
+    sp.add_argument("--yes", action="store_true", help="sign without asking (scripts); needed without a terminal")
+    sp.add_argument("--dry-run", action="store_true", help="show the proposal and who signed it; sign nothing")
     sp.add_argument("--out", metavar="FILE", help="write the signed proposal here (default: in place)")
     sp.add_argument("--home", help=home_help)
 

@@ -43,7 +43,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import json
 import os
 import re
@@ -58,21 +57,27 @@ from tamga.config import Config, parse_duration
 from tamga.crypto import (
     EncryptionKey,
     SigningKey,
+    fingerprint,
     is_encrypted_key_file,
     load_private_key_file,
     write_private_key_file,
 )
 from tamga.errors import ConfigError, CryptoError, KeyFileError, ManifestError, TamgaError
 from tamga.federation import (
+    RULES_MEMBER_CONSENT,
     FederationState,
     KeyInfo,
     VerifiedManifest,
+    consent_needed,
     describe_changes,
+    identity_problems,
+    is_majority,
     make_revocation,
     manifest_hash,
     parse_manifest,
     sign_manifest,
     signature_report,
+    tls_fingerprint,
     verify_genesis,
     verify_successor,
 )
@@ -277,20 +282,37 @@ class Standing:
 
     proposal: Proposal
     previous: VerifiedManifest | None  # None for a genesis
-    signers: list[str]  # members with a valid signature
+    signers: list[str]  # members with a valid signature that counts
     needed: int
     eligible: list[str]  # members whose signatures count
     changes: list[str]
+    # members whose own entries the version changes (node id -> what): each must sign it too
+    consent: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def missing(self) -> list[str]:
-        return sorted(set(self.eligible) - set(self.signers))
+        """Members whose signatures would count and are not there yet (a member being removed does not count)."""
+        staying = {m.node_id for m in self.proposal.manifest.members}
+        return sorted(n for n in set(self.eligible) - set(self.signers) if self.previous is None or n in staying)
+
+    @property
+    def consent_missing(self) -> list[str]:
+        """Members whose own signature the version needs and does not have yet."""
+        return sorted(set(self.consent) - set(self.signers))
+
+    @property
+    def complete(self) -> bool:
+        """Enough signatures, and every member whose own entry changes among them."""
+        return len(self.signers) >= self.needed and not self.consent_missing
 
     def report(self) -> str:
         have = f"{len(self.signers)} of {self.needed} signatures needed"
         who = ", ".join(self.signers) or "nobody yet"
         rest = f"; not yet signed by {', '.join(self.missing)}" if self.missing else ""
-        return f"{have}: signed by {who}{rest}"
+        own = "".join(
+            f"; needs {n}'s own signature too (its {', '.join(self.consent[n])} change)" for n in self.consent_missing
+        )
+        return f"{have}: signed by {who}{rest}{own}"
 
 
 def check_against_node(proposal: Proposal, state: FederationState | None) -> Standing:
@@ -356,8 +378,21 @@ def check_against_node(proposal: Proposal, state: FederationState | None) -> Sta
         raise BadProposal(f"{where}: {exc}") from exc
     if problems:
         raise BadProposal(f"{where}: {'; '.join(problems)}")
+    consent: dict[str, list[str]] = {}
+    rules = max(int(proposal.manifest.rules), previous.rules if previous is not None else 0)
+    if previous is not None and rules >= RULES_MEMBER_CONSENT:
+        added = [m for m in proposal.manifest.members if m.node_id not in previous.members]
+        refused = [p for m in added for p in identity_problems(m)]
+        consent = consent_needed(previous, proposal.manifest)
+    else:
+        refused = [p for m in proposal.manifest.members if m.HasField("identity") for p in identity_problems(m)]
+    if refused:
+        raise BadProposal(
+            f"{where}: {'; '.join(refused)}; do not sign it: ask the proposer for the original, and the member"
+            " for its identity file"
+        )
     eligible = sorted(previous.members if previous else {m.node_id for m in proposal.manifest.members})
-    return Standing(proposal, previous, signers, needed, eligible, changes)
+    return Standing(proposal, previous, signers, needed, eligible, changes, consent)
 
 
 def sign_standing(standing: Standing, local: LocalIdentity) -> federation_pb2.SignedManifest:
@@ -373,6 +408,11 @@ def sign_standing(standing: Standing, local: LocalIdentity) -> federation_pb2.Si
         raise BadProposal(
             f"{standing.proposal.where}: this node ({node_id}) is not {what}; its signature would not count"
         )
+    if standing.previous is not None and node_id not in {m.node_id for m in standing.proposal.manifest.members}:
+        raise BadProposal(
+            f"{standing.proposal.where}: this version removes this node ({node_id}); its signature would not count:"
+            " a removal is the other members' decision"
+        )
     signed = sign_manifest(standing.proposal.signed, node_id, local.signing_key)
     signers, problems, _ = signature_report(standing.previous, signed)
     if node_id not in signers:
@@ -381,6 +421,49 @@ def sign_standing(standing: Standing, local: LocalIdentity) -> federation_pb2.Si
             + "; ".join(p for p in problems if node_id in p)
         )
     return signed
+
+
+def own_entry_problems(config: Config, local: LocalIdentity, standing: Standing) -> list[str]:
+    """What the proposal lists for this node that this node does not hold (empty: nothing).
+
+    A node signs a version only if every key the version newly lists for it is
+    one of its own key files (in use, pending from ``--rotate-keys``, or
+    retired) and the TLS certificate listed for it is its own: its signature is
+    its consent to its own entry, so it must not consent to someone else's key.
+
+    Raises:
+        KeyFileError: a key file cannot be read.
+    """
+    mine = next((m for m in standing.proposal.manifest.members if m.node_id == local.node_id), None)
+    if mine is None:
+        return []
+    before = standing.previous.member(local.node_id) if standing.previous is not None else None
+    held: set[bytes] = set()
+    for kind, loader in (("signing", SigningKey), ("encryption", EncryptionKey)):
+        current = config.path(getattr(config.keys, kind))
+        paths = [current, current.parent / f"{kind}.pending.key", *sorted(current.parent.glob(f"{kind}.*.retired.key"))]
+        paths = [p for p in paths if p.exists()]
+        secret = _passphrase(config, *paths)
+        for path in paths:
+            held.add(load_private_key_file(path, loader, passphrase=secret).public.raw)
+    held.update({local.signing_key.public.raw, local.encryption_key.public.raw})
+    problems = []
+    for kind in ("signing", "encryption"):
+        listed_before = {(k.key_id, k.public) for k in (getattr(before, f"{kind}_keys") if before else ())}
+        for k in getattr(mine, f"{kind}_keys"):
+            if (k.key_id, bytes(k.public_key)) not in listed_before and bytes(k.public_key) not in held:
+                problems.append(
+                    f"it lists {kind} key {k.key_id} (fingerprint {fingerprint(bytes(k.public_key))}) for this node,"
+                    " which this node does not hold"
+                )
+    cert_before = before.tls_certificate if before else None
+    if (
+        bytes(mine.tls_certificate) != cert_before
+        and local.tls_certificate
+        and (bytes(mine.tls_certificate) != local.tls_certificate)
+    ):
+        problems.append("it lists a TLS certificate for this node that is not this node's")
+    return problems
 
 
 # -- command line values ---------------------------------------------------------------
@@ -684,7 +767,7 @@ def own_keys(config: Config, state: FederationState | None, *, now: float) -> li
                     "file": str(path),
                     "kind": kind,
                     "key_id": key.key_id,
-                    "fingerprint": hashlib.sha256(public).hexdigest()[:16],
+                    "fingerprint": fingerprint(public),
                     "role": role,
                     "listed": listed,
                     "valid_from": _iso(info.valid_from) if listed and info else None,
@@ -716,19 +799,34 @@ def show_document(state: FederationState, *, now: float) -> dict[str, Any]:
         r = revoked.get((node_id, k.key_id))
         return {
             "key_id": k.key_id,
-            "fingerprint": hashlib.sha256(k.public).hexdigest()[:16],
+            "fingerprint": fingerprint(k.public),
             "valid_from": _iso(k.valid_from),
             "valid_until": _iso(k.valid_until),
             "revoked_at": _iso(r),
             "valid_now": k.valid_at(now, r),
         }
 
+    warnings = []
+    if not is_majority(cur.threshold, len(cur.members)):
+        warnings.append(
+            f"a change needs {cur.threshold} of {len(cur.members)} signatures, not a majority: two groups of members"
+            f" could each sign a different version {cur.version + 1} (a fork); raise it with"
+            f" 'tamga federation propose --threshold {len(cur.members) // 2 + 1}'"
+        )
+    if cur.rules < RULES_MEMBER_CONSENT:
+        warnings.append(
+            "this chain was made before member consent: a quorum could change a member's keys without it until a"
+            " version takes the rules on (the next version proposed with this Tamga does)"
+        )
     return {
         "federation_id": cur.federation_id,
         "version": cur.version,
         "hash": cur.hash.hex(),
+        "genesis_hash": state.chain[0].hash.hex(),
         "issued_at": _iso(cur.issued_at),
         "threshold": cur.threshold,
+        "member_consent": cur.rules >= RULES_MEMBER_CONSENT,
+        "warnings": warnings,
         "members": [
             {
                 "node_id": m.node_id,
@@ -738,6 +836,7 @@ def show_document(state: FederationState, *, now: float) -> dict[str, Any]:
                 "signing_keys": [key(m.node_id, k) for k in m.signing_keys],
                 "encryption_keys": [key(m.node_id, k) for k in m.encryption_keys],
                 "tls_certificate_sha256": m.tls_certificate_sha256 or None,
+                "tls_fingerprint": tls_fingerprint(m.tls_certificate_sha256) if m.tls_certificate_sha256 else None,
             }
             for m in sorted(cur.members.values(), key=lambda m: m.node_id)
         ],

@@ -263,7 +263,7 @@ class LocalFederation:
             )
         )  # fmt: skip
         for n in self.nodes.values():
-            self._tamga("federation", "sign", proposal, "--home", n.home)
+            self._tamga("federation", "sign", proposal, "--yes", "--home", n.home)
         for n in self.nodes.values():
             self.manifest_log.append(self._tamga("federation", "apply", proposal, "--home", n.home))
 

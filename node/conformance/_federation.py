@@ -21,9 +21,11 @@ chain of the same federation and brings the suite's copy up to the target's.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +61,8 @@ class SuiteFederation:
         self.node_id = node_id
         self.signing_key = signing_key
         self._lock = threading.Lock()
+        # Versions the suite offers through GetManifest without adopting them (a case's bad version).
+        self._offered: list[federation_pb2.SignedManifest] = []
 
     @classmethod
     def load(cls, home: Path, node_id: str, signing_key: SigningKey) -> SuiteFederation | None:
@@ -88,7 +92,7 @@ class SuiteFederation:
         """What GetManifest answers: the versions from ``from_version`` on, and every revocation known."""
         with self._lock:
             return exchange_pb2.GetManifestResponse(
-                manifests=self.state.signed_from(max(int(from_version), 1)),
+                manifests=[*self.state.signed_from(max(int(from_version), 1)), *self._offered],
                 revocations=self.state.signed_revocations(),
             )
 
@@ -118,6 +122,36 @@ class SuiteFederation:
             if offer.refused or not offer.adopted:
                 raise ManifestError(f"the suite's own version {current.version + 1} was not adopted: {offer.refused}")
             return self.state.current
+
+    def unadopted(self, changes: Changes, summary: str) -> federation_pb2.SignedManifest:
+        """The next version with ``changes``, signed by the suite alone and *not* adopted by it.
+
+        For a case that offers a version the target must refuse: the suite's own
+        chain stays as it was, so later cases (and later runs) build on it.
+
+        Raises:
+            ManifestError: one signature is not enough (threshold above 1), or the result is not a manifest.
+        """
+        with self._lock:
+            current = self.state.current
+            if current.threshold > 1:
+                raise ManifestError(
+                    f"the test federation's threshold is {current.threshold}: the suite cannot sign a version alone"
+                )
+            issued = max(time.time(), current.issued_at)
+            unsigned = successor_proposal(current, changes, issued_at=issued, summary=summary)
+            return sign_manifest(unsigned, self.node_id, self.signing_key)
+
+    @contextlib.contextmanager
+    def offering(self, *versions: federation_pb2.SignedManifest) -> Iterator[None]:
+        """While in the block, GetManifest also serves ``versions`` after the suite's chain (not adopted)."""
+        with self._lock:
+            self._offered = list(versions)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._offered = []
 
     def _next_key_number(self, kind: str = "signing") -> int:
         member = self.current.member(self.node_id)
@@ -250,7 +284,7 @@ def join_target(home: Path, local: LocalIdentity, response: Any, target_id: str)
     if genesis != mine.state.chain[0].hash:
         raise ManifestError(
             f"node {target_id} serves another federation than the suite's test identity holds (genesis sha256 "
-            f"{genesis.hex()[:16]}..., the suite's {mine.state.chain[0].hash.hex()[:16]}...): apply the test "
+            f"{genesis.hex()}, the suite's {mine.state.chain[0].hash.hex()}): apply the test "
             "federation's genesis to both"
         )
     mine.catch_up(response, target_id)

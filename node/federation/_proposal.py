@@ -13,12 +13,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from tamga.errors import ManifestError
-from tamga.federation._manifest import RECORD_TYPES, VerifiedManifest, parse_manifest
-from tamga.protocol import Peer
+from tamga.federation._manifest import CURRENT_RULES, RECORD_TYPES, VerifiedManifest, parse_manifest
+from tamga.protocol import Peer, read_identity
 from tamga.protocol._time import to_nanos
-from tamga.v1 import federation_pb2
+from tamga.v1 import federation_pb2, identity_pb2
 
-__all__ = ["Changes", "genesis_proposal", "member_from_peer", "successor_proposal"]
+__all__ = ["Changes", "genesis_proposal", "member_from_identity", "member_from_peer", "successor_proposal"]
 
 
 def _set_time(ts: object, seconds: float | None) -> None:
@@ -26,8 +26,28 @@ def _set_time(ts: object, seconds: float | None) -> None:
         ts.FromNanoseconds(to_nanos(seconds))  # type: ignore[attr-defined]
 
 
-def member_from_peer(peer: Peer, *, valid_from: float | None = None) -> federation_pb2.Member:
-    """A member entry from a node's checked identity (``tamga identity export``)."""
+def member_from_identity(
+    signed: identity_pb2.SignedIdentity, *, valid_from: float | None = None
+) -> federation_pb2.Member:
+    """A member entry from a node's signed identity (``tamga identity export``), carrying it.
+
+    The entry says exactly what the identity says, and carries the identity:
+    every node checks the two agree when the member is added.
+
+    Raises:
+        CryptoError: the identity does not verify.
+    """
+    return member_from_peer(read_identity(signed), valid_from=valid_from, identity=signed)
+
+
+def member_from_peer(
+    peer: Peer, *, valid_from: float | None = None, identity: identity_pb2.SignedIdentity | None = None
+) -> federation_pb2.Member:
+    """A member entry from a node's checked identity; ``identity`` is its signed document, carried when given.
+
+    Without ``identity`` the entry is fit for a genesis only (founders consent
+    by signing it); a member added later must carry its signed identity.
+    """
     m = federation_pb2.Member(
         node_id=peer.node_id, country=peer.country, authority=peer.authority, endpoints=list(peer.endpoints)
     )
@@ -39,6 +59,8 @@ def member_from_peer(peer: Peer, *, valid_from: float | None = None) -> federati
     if cert:
         m.tls_certificate = cert
         m.tls_certificate_sha256 = hashlib.sha256(cert).hexdigest()
+    if identity is not None:
+        m.identity.CopyFrom(identity)
     return m
 
 
@@ -78,7 +100,9 @@ def genesis_proposal(
     Raises:
         ManifestError: the result would not be a valid manifest.
     """
-    manifest = federation_pb2.Manifest(federation_id=federation_id, version=1, threshold=threshold, summary=summary)
+    manifest = federation_pb2.Manifest(
+        federation_id=federation_id, version=1, threshold=threshold, summary=summary, rules=CURRENT_RULES
+    )
     manifest.members.extend(founders)
     _set_time(manifest.issued_at, issued_at)
     _put_agreements(manifest, _agreements([m.node_id for m in founders], allow))
@@ -118,6 +142,7 @@ def successor_proposal(
     manifest.version = current.version + 1
     manifest.previous_hash = current.hash
     manifest.summary = summary
+    manifest.rules = max(manifest.rules, CURRENT_RULES)  # a chain made before member consent takes it on now
     manifest.ClearField("issued_at")
     _set_time(manifest.issued_at, issued_at)
     by_id = {m.node_id: m for m in manifest.members}

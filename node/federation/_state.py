@@ -14,7 +14,9 @@ offered by peers (gossip) are adopted only when each follows from the one
 before under the rules of :mod:`._manifest`; the node never adopts a version
 that does not follow from its own genesis. Two different valid manifests of
 the same version are a fork: the node keeps what it has, records the alarm,
-logs it and shows it in ``tamga status``; people must resolve it.
+logs it and shows it in ``tamga status``; people must resolve it. The alarm
+names the members whose valid signatures are on both versions: a member must
+never sign two versions of one number, so those are the ones to ask.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from tamga.errors import ManifestError
 from tamga.federation._manifest import (
     Revocation,
     VerifiedManifest,
+    double_signers,
     manifest_hash,
     parse_manifest,
     verify_genesis,
@@ -181,7 +184,9 @@ class FederationState:
                 except ManifestError as exc:
                     result.refused = f"version {version} from {source}: {exc}"
                     continue
-                result.fork = self._raise_fork(version, ours, signed, source)
+                previous = self.chain[version - 2] if version > 1 else None
+                both = double_signers(previous, ours.signed, signed, revoked=self.revoked())
+                result.fork = self._raise_fork(version, ours, signed, source, both)
                 continue
             if version != self.version + 1:
                 result.refused = f"version {version} from {source} does not follow our version {self.version}"
@@ -242,17 +247,30 @@ class FederationState:
         return data if isinstance(data, dict) else None
 
     def _raise_fork(
-        self, version: int, ours: VerifiedManifest, theirs: federation_pb2.SignedManifest, source: str
+        self,
+        version: int,
+        ours: VerifiedManifest,
+        theirs: federation_pb2.SignedManifest,
+        source: str,
+        signed_both: list[str],
     ) -> dict[str, Any]:
+        if signed_both:
+            who = (
+                f" {', '.join(signed_both)} signed both versions {version} (a member must never sign two versions of"
+                " one number)."
+            )
+        else:
+            who = f" No member signed both: the threshold let two groups each sign a version {version}."
         alarm = {
             "version": version,
             "ours": ours.hash.hex(),
             "theirs": manifest_hash(theirs.manifest).hex(),
             "source": source,
+            "signed_both": signed_both,
             "seen_at": time.time(),
             "message": (
-                f"FORK: two different valid manifests of version {version} exist (ours {ours.hash.hex()[:16]},"
-                f" {source}'s {manifest_hash(theirs.manifest).hex()[:16]}); this node keeps its own. The members"
+                f"FORK: two different valid manifests of version {version} exist (ours {ours.hash.hex()},"
+                f" {source}'s {manifest_hash(theirs.manifest).hex()}); this node keeps its own.{who} The members"
                 " must agree which one stands and sign a new version on top of it."
             ),
         }

@@ -31,7 +31,18 @@ def _ignores_agreements() -> None:
     Policy.allows = lambda self, sender, receiver, record_type: True  # type: ignore[method-assign]
 
 
-MANIFEST_MUTANTS = {"ignores-revocations": _ignores_revocations, "ignores-agreements": _ignores_agreements}
+def _adopts_unconsented() -> None:
+    """A version is adopted on the threshold alone: a member's consent to a change of its own keys is not checked."""
+    from tamga.federation import _manifest
+
+    _manifest._consent_problems = lambda previous, manifest, valid: []  # type: ignore[assignment]
+
+
+MANIFEST_MUTANTS = {
+    "ignores-revocations": _ignores_revocations,
+    "ignores-agreements": _ignores_agreements,
+    "adopts-unconsented": _adopts_unconsented,
+}
 MUTANTS.update(MANIFEST_MUTANTS)
 
 if __name__ == "__main__":

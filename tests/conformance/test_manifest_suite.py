@@ -10,7 +10,8 @@ send only the sample record types; each signs, each applies. Then:
   conformance node``, the manifest cases included, and the suite's copy of the
   chain is the target's (the versions it signed during the run reached it);
 - a node that ignores key revocations fails ENV-010 and only it; one that
-  ignores agreements fails ENV-013 and only it.
+  ignores agreements fails ENV-013 and only it; one that adopts a version
+  changing its own keys without its signature fails FED-001 and only it.
 
 One reference process serves the module; the mutant runs once in its own.
 """
@@ -38,7 +39,7 @@ pytestmark = pytest.mark.slow
 
 MANIFEST_LAUNCHER = Path(__file__).resolve().with_name("manifest_mutants.py")
 SUITE_TYPES = "declaration_snapshot,contact_point_message"
-MANIFEST_CASES = {"ENV-009", "ENV-010", "ENV-013", "HLT-004"}
+MANIFEST_CASES = {"ENV-009", "ENV-010", "ENV-013", "FED-001", "HLT-004"}
 
 
 def make_federated_target(root: Path, mutant: str) -> Target:
@@ -59,12 +60,12 @@ def make_federated_target(root: Path, mutant: str) -> Target:
     steps = [
         (
             "federation", "init", "--federation", "kz-conformance-test", "--founder-self",
-            "--founder", peer_home / "TEST-UZ.identity.json", "--threshold", "1",
+            "--founder", peer_home / "TEST-UZ.identity.json", "--threshold", "1", "--force-threshold",
             "--allow", "KZ:TEST-UZ:*", "--allow", f"TEST-UZ:KZ:{SUITE_TYPES}",
             "--summary", "KZ's test node and the conformance suite", "--out", genesis, "--home", home,
         ),
-        ("federation", "sign", genesis, "--home", home),
-        ("federation", "sign", genesis, "--home", peer_home),
+        ("federation", "sign", genesis, "--yes", "--home", home),
+        ("federation", "sign", genesis, "--yes", "--home", peer_home),
         ("federation", "apply", genesis, "--home", home),
         ("federation", "apply", genesis, "--home", peer_home),
     ]  # fmt: skip
@@ -144,6 +145,7 @@ def test_a_second_run_passes_the_manifest_cases_again(federated: Target) -> None
 MUTANT_CASES = {
     "ignores-revocations": ("ENV-010", "KEY_NOT_VALID"),
     "ignores-agreements": ("ENV-013", "NO_AGREEMENT"),
+    "adopts-unconsented": ("FED-001", "without its signature"),
 }
 
 

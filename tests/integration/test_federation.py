@@ -26,7 +26,7 @@ from tamga.federation import (
     Changes,
     FederationState,
     genesis_proposal,
-    member_from_peer,
+    member_from_identity,
     sign_manifest,
     successor_proposal,
     verify_genesis,
@@ -69,7 +69,8 @@ class Member:
         return self.home / "federation"
 
     def entry(self) -> federation_pb2.Member:
-        return member_from_peer(self.peer)
+        """The member entry with the node's own signed identity (as 'tamga federation propose --add' makes it)."""
+        return member_from_identity(self.local.identity_document([f"127.0.0.1:{self.port}"], time.time()))
 
 
 def members(root: Path, which: Sequence[tuple[str, str]] = FIVE) -> dict[str, Member]:
@@ -455,6 +456,8 @@ def test_a_fork_is_detected_logged_and_shown_by_status(tmp_path: Path) -> None:
             await wait_until(lambda: n["TJ"].federation.fork is not None, "TJ sees the fork")
             fork = n["TJ"].federation.fork
             assert fork is not None and fork["version"] == 2
+            # KG signed both versions 2: the alarm names it.
+            assert fork["signed_both"] == ["KG"] and "KG signed both versions 2" in str(fork["message"])
             assert (ms["TJ"].folder / "fork.json").is_file()
             # TJ keeps its own version 2.
             assert n["TJ"].federation.state.current.threshold == 2  # type: ignore[union-attr]
@@ -479,6 +482,7 @@ def test_a_fork_is_detected_logged_and_shown_by_status(tmp_path: Path) -> None:
         timeout=60,
     )
     assert "FORK: two different valid manifests of version 2" in text.stdout
+    assert "KG signed both versions 2 (a member must never sign two versions of one number)" in text.stdout
 
 
 def test_status_warns_of_keys_ending_within_30_days(tmp_path: Path) -> None:

@@ -48,7 +48,7 @@ def make_federation(root: Path, fed: str = "sco-customs", ids: tuple[str, ...] =
     )  # fmt: skip
     assert f"creates federation '{fed}' (version 1) with {len(ids)} founding members" in out
     for n in ids:
-        ok("federation", "sign", genesis, "--home", homes[n])
+        ok("federation", "sign", genesis, "--yes", "--home", homes[n])
     for n in ids:
         assert "at version 1" in ok("federation", "apply", genesis, "--home", homes[n])
     return homes
@@ -77,14 +77,14 @@ def test_a_genesis_is_applied_only_once_every_founder_signed_it(tmp_path: Path) 
         "--out", genesis,
     )  # fmt: skip
     assert "adds member CN: Customs service of CN (CN)" in out and "allows" not in out  # no agreement by default
-    ok("federation", "sign", genesis, "--home", homes["KZ"])
-    out = ok("federation", "sign", genesis, "--home", homes["CN"])
+    ok("federation", "sign", genesis, "--yes", "--home", homes["KZ"])
+    out = ok("federation", "sign", genesis, "--yes", "--home", homes["CN"])
     assert "signatures so far: 1 of 3 signatures needed: signed by KZ; not yet signed by CN, IN" in out
     assert "now 2 of 3 signatures needed: signed by CN, KZ; not yet signed by IN" in out
     line = assert_one_line_error(run_tamga("federation", "apply", genesis, "--home", homes["KZ"]))
     assert "not applied: 2 of 3 signatures needed: signed by CN, KZ; not yet signed by IN" in line
     assert not (homes["KZ"] / "federation" / "manifests").exists()
-    assert "enough signatures" in ok("federation", "sign", genesis, "--home", homes["IN"])
+    assert "enough signatures" in ok("federation", "sign", genesis, "--yes", "--home", homes["IN"])
     assert "at version 1" in ok("federation", "apply", genesis, "--home", homes["KZ"])
     assert "nothing to do" in ok("federation", "apply", genesis, "--home", homes["KZ"])
 
@@ -94,7 +94,7 @@ def test_a_sixth_member_needs_three_signatures_of_the_five(fed: tuple[Path, dict
     uz = init_node(root, "UZ")
     proposal = root / "add-uz.json"
     out = ok(
-        "federation", "propose", "--home", homes["KZ"], "--add", root / "UZ.identity.json",
+        "federation", "propose", "--home", homes["KZ"], "--add", root / "UZ.identity.json", "--force-threshold",
         "--allow", "UZ:KZ:declaration_snapshot", "--summary", "Uzbekistan joins", "--out", proposal,
     )  # fmt: skip
     assert "version 1 -> 2 of federation 'sco-customs'" in out
@@ -103,14 +103,14 @@ def test_a_sixth_member_needs_three_signatures_of_the_five(fed: tuple[Path, dict
     assert "proposer's summary: Uzbekistan joins" in out
     # The new member's own signature would not count.
     assert_one_line_error(run_tamga("federation", "sign", proposal, "--home", uz), "holds no federation manifest")
-    ok("federation", "sign", proposal, "--home", homes["KZ"])
-    out = ok("federation", "sign", proposal, "--home", homes["CN"])
+    ok("federation", "sign", proposal, "--yes", "--home", homes["KZ"])
+    out = ok("federation", "sign", proposal, "--yes", "--home", homes["CN"])
     assert "adds member UZ" in out  # the signer sees the change before signing
     result = run_tamga("federation", "apply", proposal, "--home", homes["IN"])
     line = assert_one_line_error(result, "not applied", "2 of 3 signatures needed", "signed by CN, KZ", "1 more")
     assert result.returncode == 1, line
     assert "version 1" in ok("federation", "show", "--home", homes["IN"])
-    ok("federation", "sign", proposal, "--home", homes["TJ"])
+    ok("federation", "sign", proposal, "--yes", "--home", homes["TJ"])
     for n in FOUNDERS:
         assert "is now at version 2" in ok("federation", "apply", proposal, "--home", homes[n])
     doc = json.loads(ok("federation", "show", "--json", "--home", homes["PK"]))
@@ -135,8 +135,8 @@ def test_forged_truncated_and_foreign_proposals_are_refused(fed: tuple[Path, dic
     _, homes = fed
     proposal = tmp_path / "t2.json"
     ok("federation", "propose", "--home", homes["CN"], "--threshold", "4", "--out", proposal)
-    ok("federation", "sign", proposal, "--home", homes["CN"])
-    ok("federation", "sign", proposal, "--home", homes["IN"])
+    ok("federation", "sign", proposal, "--yes", "--home", homes["CN"])
+    ok("federation", "sign", proposal, "--yes", "--home", homes["IN"])
     doc = json.loads(proposal.read_text())
     forged = tmp_path / "forged.json"
     sig = bytearray(base64.b64decode(doc["signatures"][1]["signature"]))
@@ -207,7 +207,7 @@ def test_a_node_rotates_its_keys_and_revokes_the_old_one(tmp_path: Path) -> None
     secret = tomllib.loads((kz / "keys" / "signing.pending.key").read_text())["private_key"]
     assert secret not in out and secret not in proposal.read_text()
     for n in ("KZ", "CN", "IN"):
-        ok("federation", "sign", proposal, "--home", homes[n])
+        ok("federation", "sign", proposal, "--yes", "--home", homes[n])
     out = ok("federation", "apply", proposal, "--home", kz)
     assert "this node now uses its new keys ed25519:2 and x25519:2" in out
     assert not (kz / "keys" / "signing.pending.key").exists()
@@ -240,4 +240,4 @@ def test_a_node_rotates_its_keys_and_revokes_the_old_one(tmp_path: Path) -> None
     # The next change is signed with the new key, and counts.
     nxt = tmp_path / "next.json"
     ok("federation", "propose", "--home", homes["CN"], "--threshold", "2", "--out", nxt)
-    assert "signed as KZ with ed25519:2" in ok("federation", "sign", nxt, "--home", kz)
+    assert "signed as KZ with ed25519:2" in ok("federation", "sign", nxt, "--yes", "--home", kz)

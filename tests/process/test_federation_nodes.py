@@ -15,7 +15,7 @@ from tamga.federation import (
     Changes,
     FederationState,
     genesis_proposal,
-    member_from_peer,
+    member_from_identity,
     sign_manifest,
     successor_proposal,
     verify_genesis,
@@ -35,9 +35,8 @@ def local_of(n: NodeProcess) -> LocalIdentity:
 
 
 def entry(n: NodeProcess) -> federation_pb2.Member:
-    from tamga.protocol import read_identity
-
-    return member_from_peer(read_identity(local_of(n).identity_document([n.endpoint], time.time())))
+    """The node's member entry, carrying its signed identity (as 'tamga federation propose --add' makes it)."""
+    return member_from_identity(local_of(n).identity_document([n.endpoint], time.time()))
 
 
 def signed_by(signed: federation_pb2.SignedManifest, nodes: list[NodeProcess]) -> federation_pb2.SignedManifest:

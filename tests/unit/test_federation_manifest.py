@@ -15,7 +15,7 @@ from tamga.federation import (
     describe_changes,
     genesis_proposal,
     make_revocation,
-    member_from_peer,
+    member_from_identity,
     peers_from_manifest,
     sign_manifest,
     signature_report,
@@ -24,8 +24,8 @@ from tamga.federation import (
     verify_genesis,
     verify_successor,
 )
-from tamga.protocol import Peer
-from tamga.v1 import federation_pb2
+from tamga.protocol import LocalIdentity, Peer
+from tamga.v1 import federation_pb2, identity_pb2
 
 T0 = 1_790_000_000.0  # a fixed clock: 2026-09-22
 
@@ -47,6 +47,11 @@ class Node:
             endpoints=(f"{self.node_id.lower()}.customs.example:7400",),
         )
 
+    def identity(self) -> identity_pb2.SignedIdentity:
+        """The node's signed identity document, as 'tamga identity export' writes it."""
+        local = LocalIdentity(self.node_id, self.country, f"Customs service of {self.country}", self.sk, self.ek)
+        return local.identity_document([f"{self.node_id.lower()}.customs.example:7400"], T0 - 100)
+
 
 def make_node(node_id: str, country: str) -> Node:
     return Node(node_id, country, SigningKey.generate(), EncryptionKey.generate())
@@ -66,7 +71,7 @@ def signed_by(proposal: federation_pb2.SignedManifest, nodes: list[Node]) -> fed
 def genesis(founders: list[Node], threshold: int = 3) -> federation_pb2.SignedManifest:
     proposal = genesis_proposal(
         federation_id="sco-customs",
-        founders=[member_from_peer(n.peer(), valid_from=T0 - 10) for n in founders],
+        founders=[member_from_identity(n.identity(), valid_from=T0 - 10) for n in founders],
         threshold=threshold,
         allow=[("*", "*", ["declaration_snapshot", "contact_point_message"])],
         issued_at=T0,
@@ -86,7 +91,7 @@ def test_a_genesis_signed_by_every_founder_is_valid_and_lists_them(founders: lis
 def test_a_genesis_missing_one_founders_signature_is_refused_naming_him(founders: list[Node]) -> None:
     proposal = genesis_proposal(
         federation_id="sco-customs",
-        founders=[member_from_peer(n.peer()) for n in founders],
+        founders=[member_from_identity(n.identity()) for n in founders],
         threshold=3,
         issued_at=T0,
     )
@@ -98,7 +103,7 @@ def test_a_later_version_needs_k_signatures_of_members_of_the_version_before(fou
     v1 = verify_genesis(genesis(founders))
     uz = make_node("UZ", "UZ")
     proposal = successor_proposal(
-        v1, Changes(add=[member_from_peer(uz.peer())], allow=[("UZ", "*", ["*"])]), issued_at=T0 + 60
+        v1, Changes(add=[member_from_identity(uz.identity())], allow=[("UZ", "*", ["*"])]), issued_at=T0 + 60
     )
     with pytest.raises(ManifestError, match=r"2 valid signature.*3 are needed"):
         verify_successor(v1, signed_by(proposal, founders[:2]))
@@ -172,7 +177,9 @@ def test_describe_changes_says_what_a_signer_must_check(founders: list[Node]) ->
     assert words[0].startswith("creates federation 'sco-customs' (version 1) with 5 founding members")
     assert "allows KZ to send contact_point_message, declaration_snapshot to CN" in words
     uz = make_node("UZ", "UZ")
-    changes = Changes(add=[member_from_peer(uz.peer())], remove=["PK"], threshold=2, allow=[("UZ", "KZ", ["*"])])
+    changes = Changes(
+        add=[member_from_identity(uz.identity())], remove=["PK"], threshold=2, allow=[("UZ", "KZ", ["*"])]
+    )
     proposal = successor_proposal(v1, changes, issued_at=T0 + 1, summary="Uzbekistan joins; Pakistan leaves")
     text = "\n".join(describe_changes(v1, federation_pb2.Manifest.FromString(proposal.manifest)))
     assert "adds member UZ: Customs service of UZ (UZ)" in text

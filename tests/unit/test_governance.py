@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 from tamga.config import Config
-from tamga.crypto import EncryptionKey, SigningKey, load_private_key_file
+from tamga.crypto import EncryptionKey, SigningKey, fingerprint, load_private_key_file
 from tamga.federation import (
     Changes,
     FederationState,
     genesis_proposal,
-    member_from_peer,
+    member_from_identity,
     sign_manifest,
     successor_proposal,
 )
@@ -26,6 +26,7 @@ from tamga.governance import (
     check_against_node,
     federation_folder,
     format_proposal,
+    own_entry_problems,
     parse_allow,
     parse_endpoint_change,
     parse_overlap,
@@ -38,7 +39,7 @@ from tamga.governance import (
 )
 from tamga.home import init_home, load_local_identity
 from tamga.protocol import LocalIdentity
-from tamga.protocol._identity import read_identity
+from tamga.v1 import federation_pb2
 
 T0 = 1_790_000_000.0
 IDS = ("KZ", "CN", "IN", "TJ", "PK")
@@ -62,14 +63,15 @@ def _nodes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Config, 
     return {n: make_node(root, n) for n in IDS}
 
 
-def peer_of(local: LocalIdentity):
-    return read_identity(local.identity_document([f"{local.node_id.lower()}.customs.example:7400"], T0))
+def identity_of(local: LocalIdentity):
+    """The node's signed identity document, as 'tamga identity export' writes it."""
+    return local.identity_document([f"{local.node_id.lower()}.customs.example:7400"], T0)
 
 
 def genesis(nodes: dict[str, tuple[Config, LocalIdentity]], threshold: int = 3, fed: str = "sco-customs"):
     return genesis_proposal(
         federation_id=fed,
-        founders=[member_from_peer(peer_of(local), valid_from=T0) for _, local in nodes.values()],
+        founders=[member_from_identity(identity_of(local), valid_from=T0) for _, local in nodes.values()],
         threshold=threshold,
         allow=[("*", "*", ["declaration_snapshot"])],
         issued_at=T0,
@@ -183,7 +185,7 @@ def test_a_non_member_cannot_sign(nodes: dict, tmp_path: Path) -> None:
     locals_ = all_locals(nodes)
     state = FederationState.create(tmp_path / "fed", signed_by(genesis(nodes), locals_))
     _, uz = make_node(tmp_path, "UZ")
-    add = successor_proposal(state.current, Changes(add=[member_from_peer(peer_of(uz))]), issued_at=T0 + 1)
+    add = successor_proposal(state.current, Changes(add=[member_from_identity(identity_of(uz))]), issued_at=T0 + 1)
     standing = check_against_node(read_proposal(format_proposal(add, state.current), "p.json"), state)
     with pytest.raises(BadProposal, match=r"this node \(UZ\) is not a member of version 1"):
         sign_standing(standing, uz)
@@ -261,3 +263,85 @@ def test_the_only_key_revokes_itself(tmp_path: Path) -> None:
     assert show_document(state, now=T0 + 6)["revocations"][0]["key_id"] == "ed25519:1"
     with pytest.raises(BadProposal, match="--reason must say why"):
         revoke_own_key(config, state, "x25519:1", "  ", now=T0 + 7)
+
+
+def test_a_newcomer_whose_entry_differs_from_its_identity_is_refused_before_anyone_signs(
+    nodes: dict, tmp_path: Path
+) -> None:
+    """The proposal file lists UZ's real signing key (the fingerprint signers compare) and someone else's
+    encryption key: 'federation sign' refuses it at once, naming UZ and what differs."""
+    locals_ = all_locals(nodes)
+    state = FederationState.create(tmp_path / "fed", signed_by(genesis(nodes), locals_))
+    _, uz = make_node(tmp_path, "UZ")
+    entry = member_from_identity(identity_of(uz), valid_from=T0)
+    entry.encryption_keys[0].public_key = EncryptionKey.generate().public.raw
+    add = successor_proposal(state.current, Changes(add=[entry]), issued_at=T0 + 1)
+    with pytest.raises(BadProposal) as err:
+        check_against_node(read_proposal(format_proposal(add, state.current), "p.json"), state)
+    assert str(err.value).startswith("p.json: member UZ: its entry differs from the identity it signed")
+    assert "(encryption key)" in str(err.value) and "do not sign it" in str(err.value)
+
+
+def test_a_change_of_a_members_own_entry_waits_for_its_own_signature(nodes: dict, tmp_path: Path) -> None:
+    locals_ = {local.node_id: local for local in all_locals(nodes)}
+    state = FederationState.create(tmp_path / "fed", signed_by(genesis(nodes), list(locals_.values())))
+    move = successor_proposal(state.current, Changes(endpoints={"TJ": ["tj2.customs.example:7400"]}), issued_at=T0 + 1)
+    p = read_proposal(format_proposal(move, state.current), "move.json")
+    assert "  (a change of TJ's own entry: valid only with TJ's own signature)" in check_against_node(p, state).changes
+    three = signed_by(move, [locals_["KZ"], locals_["CN"], locals_["IN"]])
+    standing = check_against_node(read_proposal(format_proposal(three, state.current), "move.json"), state)
+    assert standing.consent == {"TJ": ["endpoints"]} and not standing.complete
+    assert standing.report().endswith("; needs TJ's own signature too (its endpoints change)")
+    four = sign_standing(standing, locals_["TJ"])
+    standing = check_against_node(read_proposal(format_proposal(four, state.current), "move.json"), state)
+    assert standing.complete and standing.consent_missing == []
+    # A member does not sign its own removal: it would not count.
+    remove = successor_proposal(state.current, Changes(remove=["PK"]), issued_at=T0 + 2)
+    standing = check_against_node(read_proposal(format_proposal(remove, state.current), "rm.json"), state)
+    with pytest.raises(BadProposal, match=r"this version removes this node \(PK\); its signature would not count"):
+        sign_standing(standing, locals_["PK"])
+    assert standing.missing == ["CN", "IN", "KZ", "TJ"]
+
+
+def test_a_node_does_not_sign_keys_listed_for_it_that_it_does_not_hold(tmp_path: Path) -> None:
+    nodes = {n: make_node(tmp_path, n) for n in ("KZ", "CN", "IN")}
+    locals_ = all_locals(nodes)
+    config, kz = nodes["KZ"]
+    state = FederationState.create(federation_folder(config), signed_by(genesis(nodes, threshold=2), locals_))
+    stranger = EncryptionKey.generate(version=2)
+    key = federation_pb2.MemberKey(key_id=stranger.key_id, public_key=stranger.public.raw)
+    slipped = successor_proposal(state.current, Changes(new_keys=[("KZ", "encryption", key)]), issued_at=T0 + 5)
+    standing = check_against_node(read_proposal(format_proposal(slipped, state.current), "s.json"), state)
+    problems = own_entry_problems(config, kz, standing)
+    assert problems == [
+        f"it lists encryption key x25519:2 (fingerprint {fingerprint(stranger.public.raw)}) for this node, which this"
+        " node does not hold"
+    ]
+    # Its own rotation (pending key files written by --rotate-keys) is its own.
+    rotation = prepare_rotation(config, kz, state.current, now=T0 + 10, overlap=3600)
+    own = successor_proposal(
+        state.current, Changes(new_keys=rotation.new_keys, key_ends=rotation.key_ends), issued_at=T0 + 10
+    )
+    standing = check_against_node(read_proposal(format_proposal(own, state.current), "r.json"), state)
+    assert own_entry_problems(config, kz, standing) == []
+
+
+def test_show_warns_of_a_minority_threshold_and_of_a_chain_made_before_member_consent(
+    nodes: dict, tmp_path: Path
+) -> None:
+    locals_ = all_locals(nodes)
+    state = FederationState.create(tmp_path / "fed", signed_by(genesis(nodes, threshold=2), locals_))
+    doc = show_document(state, now=T0 + 1)
+    assert doc["member_consent"] is True and doc["genesis_hash"] == state.chain[0].hash.hex()
+    assert doc["warnings"] == [
+        "a change needs 2 of 5 signatures, not a majority: two groups of members could each sign a different"
+        " version 2 (a fork); raise it with 'tamga federation propose --threshold 3'"
+    ]
+    legacy = federation_pb2.Manifest.FromString(genesis(nodes, threshold=3).manifest)
+    legacy.rules = federation_pb2.MANIFEST_RULES_UNSPECIFIED
+    old = FederationState.create(
+        tmp_path / "old", signed_by(federation_pb2.SignedManifest(manifest=legacy.SerializeToString()), locals_)
+    )
+    doc = show_document(old, now=T0 + 1)
+    assert doc["member_consent"] is False
+    assert [w.split(":")[0] for w in doc["warnings"]] == ["this chain was made before member consent"]

@@ -12,7 +12,11 @@ may: it lists spare signing keys (ENV-009, ENV-010) or takes a sending right awa
 from itself (ENV-013) and the target learns of it by gossip, the way it learns
 from a real member: the suite's next ExchangeRequest carries the newer
 version, the target fetches it from the suite's peer with GetManifest, and
-the answer carries every revocation the suite knows. The suite's configured
+the answer carries every revocation the suite knows. FED-001 uses the same
+power for an attack: it signs alone a version giving the *target* an
+encryption key the suite holds, offers it without adopting it itself, and
+checks that the target refuses it (a member's keys change only with its own
+signature); it runs after the other manifest cases. The suite's configured
 signing key is never revoked and stays its current key, so every other case
 keeps working in the same run and in later runs (the chain only grows).
 
@@ -27,19 +31,21 @@ import time
 from typing import Any
 
 from tamga.conformance._catalogue import case
-from tamga.conformance._craft import SAMPLE_TYPES, Crafter
+from tamga.conformance._craft import SAMPLE_TYPES, Crafter, batch_of
 from tamga.conformance._federation import fetch_chain
 from tamga.conformance._peer import FakePeer
 from tamga.conformance._target import TargetNode
+from tamga.crypto import EncryptionKey
 from tamga.errors import ManifestError
 from tamga.federation import Changes, manifest_hash, parse_manifest, verify_chain, verify_revocation
 from tamga.federation._manifest import RECORD_TYPES
-from tamga.v1 import envelope_pb2
+from tamga.v1 import envelope_pb2, federation_pb2
 
 __all__ = [
     "test_env_009_a_rotated_key_is_accepted_until_it_ends",
     "test_env_010_an_envelope_signed_with_a_revoked_key_is_refused",
     "test_env_013_a_record_type_no_agreement_allows_is_refused",
+    "test_fed_001_a_version_changing_the_nodes_keys_without_its_signature_is_not_adopted",
     "test_hlt_004_get_manifest_returns_the_chain_in_order",
 ]
 
@@ -153,6 +159,62 @@ def test_env_013_a_record_type_no_agreement_allows_is_refused(
     if before is not None:
         after = h._counts(target, peer)
         assert after["received"] == before["received"] + 1, "the target did not store exactly the allowed record"
+
+
+@case(
+    "FED-001",
+    "A version that changes the node's own keys without the node's signature is not adopted, whoever else signed it",
+    requirements=("FDX-FED-1",),
+    mode="node",
+    negative=True,
+    needs=MANIFEST,
+    # After the other manifest cases (ENV-* sort before it, HLT-004 it needs: GetManifest serving the chain):
+    # a node that wrongly adopts the version holds a chain the suite does not, which would fail them.
+    after=("TRN-001", "HLT-004"),
+)
+def test_fed_001_a_version_changing_the_nodes_keys_without_its_signature_is_not_adopted(
+    peer: FakePeer, target: TargetNode, record_type: str, transcript: Any
+) -> None:
+    h = _helpers()
+    fed = _federation(peer)
+    them = target.node_id
+    member = fed.current.member(them)
+    assert member is not None, f"the test federation does not list {them}"
+    held = fed.version
+    numbers = [
+        int(k.key_id.rpartition(":")[2]) for k in member.encryption_keys if k.key_id.rpartition(":")[2].isdigit()
+    ]
+    stolen = EncryptionKey.generate(max(numbers, default=1) + 1)  # the suite would read what is sealed to it
+    key = federation_pb2.MemberKey(key_id=stolen.key_id, public_key=stolen.public.raw)
+    key.valid_from.FromNanoseconds(int(time.time() * 1e9))
+    bad = fed.unadopted(
+        Changes(new_keys=[(them, "encryption", key)]),
+        f"conformance: {them}'s encryption key replaced by one the suite holds, without {them}'s signature",
+    )
+    transcript.step(
+        f"the suite signed alone (threshold 1) version {held + 1}, giving {them} an encryption key the suite holds;"
+        f" {them} did not sign it; the suite offers it without adopting it",
+        version=held + 1,
+        key_id=stolen.key_id,
+        version_sha256=manifest_hash(bad.manifest).hex(),
+    )
+    with fed.offering(bad):
+        [sent] = peer.exchange(batch_of(peer.craft.valid(peer.record(record_type))), manifest_version=held + 1)
+        h._log(transcript, f"sent an envelope carrying manifest version {held + 1} (the target fetches it)", sent)
+        served = fetch_chain(peer.channel, held, timeout=peer.timeout)
+    versions = [parse_manifest(m).version for m in served.manifests]
+    transcript.step(f"GetManifest from version {held}", versions=",".join(map(str, versions)) or "none")
+    assert max(versions, default=0) == held, (
+        f"the target adopted version {held + 1}, which changes its own encryption key without its signature"
+        f" (signed by {peer.suite.node_id} alone): a quorum must not change a member's keys without the member"
+    )
+    assert manifest_hash(served.manifests[-1].manifest) == fed.current.hash, (
+        f"the target's version {held} is not the test federation's"
+    )
+    h._accepted(sent.receipts[0], f"an envelope carrying version {held + 1}, under the version both hold")
+    after = peer.send(peer.craft.valid(peer.record(record_type)))
+    h._log(transcript, "sent an envelope after the offer", after)
+    h._accepted(after.receipts[0], "an envelope after the refused version (the target keeps its own keys)")
 
 
 @case(

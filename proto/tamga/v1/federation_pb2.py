@@ -23,29 +23,32 @@ _sym_db = _symbol_database.Default()
 
 
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
+from tamga.v1 import identity_pb2 as tamga_dot_v1_dot_identity__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19tamga/v1/federation.proto\x12\x08tamga.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe8\x01\n\x08Manifest\x12\x15\n\rfederation_id\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x04\x12\x15\n\rprevious_hash\x18\x03 \x01(\x0c\x12\x11\n\tthreshold\x18\x04 \x01(\r\x12!\n\x07members\x18\x05 \x03(\x0b\x32\x10.tamga.v1.Member\x12\'\n\nagreements\x18\x06 \x03(\x0b\x32\x13.tamga.v1.Agreement\x12-\n\tissued_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07summary\x18\x08 \x01(\t\"\xe2\x01\n\x06Member\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63ountry\x18\x02 \x01(\t\x12\x11\n\tauthority\x18\x03 \x01(\t\x12\x11\n\tendpoints\x18\x04 \x03(\t\x12)\n\x0csigning_keys\x18\x05 \x03(\x0b\x32\x13.tamga.v1.MemberKey\x12,\n\x0f\x65ncryption_keys\x18\x06 \x03(\x0b\x32\x13.tamga.v1.MemberKey\x12\x17\n\x0ftls_certificate\x18\x07 \x01(\x0c\x12\x1e\n\x16tls_certificate_sha256\x18\x08 \x01(\t\"\x90\x01\n\tMemberKey\x12\x0e\n\x06key_id\x18\x01 \x01(\t\x12\x12\n\npublic_key\x18\x02 \x01(\x0c\x12.\n\nvalid_from\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bvalid_until\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"C\n\tAgreement\x12\x0e\n\x06sender\x18\x01 \x01(\t\x12\x10\n\x08receiver\x18\x02 \x01(\t\x12\x14\n\x0crecord_types\x18\x03 \x03(\t\"G\n\x11ManifestSignature\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x0e\n\x06key_id\x18\x02 \x01(\t\x12\x11\n\tsignature\x18\x03 \x01(\x0c\"S\n\x0eSignedManifest\x12\x10\n\x08manifest\x18\x01 \x01(\x0c\x12/\n\nsignatures\x18\x02 \x03(\x0b\x32\x1b.tamga.v1.ManifestSignature\"p\n\rKeyRevocation\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x0e\n\x06key_id\x18\x02 \x01(\t\x12.\n\nrevoked_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06reason\x18\x04 \x01(\t\"S\n\x13SignedKeyRevocation\x12\x12\n\nrevocation\x18\x01 \x01(\x0c\x12\x15\n\rsigner_key_id\x18\x02 \x01(\t\x12\x11\n\tsignature\x18\x03 \x01(\x0c\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19tamga/v1/federation.proto\x12\x08tamga.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17tamga/v1/identity.proto\"\x90\x02\n\x08Manifest\x12\x15\n\rfederation_id\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x04\x12\x15\n\rprevious_hash\x18\x03 \x01(\x0c\x12\x11\n\tthreshold\x18\x04 \x01(\r\x12!\n\x07members\x18\x05 \x03(\x0b\x32\x10.tamga.v1.Member\x12\'\n\nagreements\x18\x06 \x03(\x0b\x32\x13.tamga.v1.Agreement\x12-\n\tissued_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0f\n\x07summary\x18\x08 \x01(\t\x12&\n\x05rules\x18\t \x01(\x0e\x32\x17.tamga.v1.ManifestRules\"\x8e\x02\n\x06Member\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x0f\n\x07\x63ountry\x18\x02 \x01(\t\x12\x11\n\tauthority\x18\x03 \x01(\t\x12\x11\n\tendpoints\x18\x04 \x03(\t\x12)\n\x0csigning_keys\x18\x05 \x03(\x0b\x32\x13.tamga.v1.MemberKey\x12,\n\x0f\x65ncryption_keys\x18\x06 \x03(\x0b\x32\x13.tamga.v1.MemberKey\x12\x17\n\x0ftls_certificate\x18\x07 \x01(\x0c\x12\x1e\n\x16tls_certificate_sha256\x18\x08 \x01(\t\x12*\n\x08identity\x18\t \x01(\x0b\x32\x18.tamga.v1.SignedIdentity\"\x90\x01\n\tMemberKey\x12\x0e\n\x06key_id\x18\x01 \x01(\t\x12\x12\n\npublic_key\x18\x02 \x01(\x0c\x12.\n\nvalid_from\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bvalid_until\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"C\n\tAgreement\x12\x0e\n\x06sender\x18\x01 \x01(\t\x12\x10\n\x08receiver\x18\x02 \x01(\t\x12\x14\n\x0crecord_types\x18\x03 \x03(\t\"G\n\x11ManifestSignature\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x0e\n\x06key_id\x18\x02 \x01(\t\x12\x11\n\tsignature\x18\x03 \x01(\x0c\"S\n\x0eSignedManifest\x12\x10\n\x08manifest\x18\x01 \x01(\x0c\x12/\n\nsignatures\x18\x02 \x03(\x0b\x32\x1b.tamga.v1.ManifestSignature\"p\n\rKeyRevocation\x12\x0f\n\x07node_id\x18\x01 \x01(\t\x12\x0e\n\x06key_id\x18\x02 \x01(\t\x12.\n\nrevoked_at\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06reason\x18\x04 \x01(\t\"S\n\x13SignedKeyRevocation\x12\x12\n\nrevocation\x18\x01 \x01(\x0c\x12\x15\n\rsigner_key_id\x18\x02 \x01(\t\x12\x11\n\tsignature\x18\x03 \x01(\x0c*R\n\rManifestRules\x12\x1e\n\x1aMANIFEST_RULES_UNSPECIFIED\x10\x00\x12!\n\x1dMANIFEST_RULES_MEMBER_CONSENT\x10\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'tamga.v1.federation_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_MANIFEST']._serialized_start=73
-  _globals['_MANIFEST']._serialized_end=305
-  _globals['_MEMBER']._serialized_start=308
-  _globals['_MEMBER']._serialized_end=534
-  _globals['_MEMBERKEY']._serialized_start=537
-  _globals['_MEMBERKEY']._serialized_end=681
-  _globals['_AGREEMENT']._serialized_start=683
-  _globals['_AGREEMENT']._serialized_end=750
-  _globals['_MANIFESTSIGNATURE']._serialized_start=752
-  _globals['_MANIFESTSIGNATURE']._serialized_end=823
-  _globals['_SIGNEDMANIFEST']._serialized_start=825
-  _globals['_SIGNEDMANIFEST']._serialized_end=908
-  _globals['_KEYREVOCATION']._serialized_start=910
-  _globals['_KEYREVOCATION']._serialized_end=1022
-  _globals['_SIGNEDKEYREVOCATION']._serialized_start=1024
-  _globals['_SIGNEDKEYREVOCATION']._serialized_end=1107
+  _globals['_MANIFESTRULES']._serialized_start=1218
+  _globals['_MANIFESTRULES']._serialized_end=1300
+  _globals['_MANIFEST']._serialized_start=98
+  _globals['_MANIFEST']._serialized_end=370
+  _globals['_MEMBER']._serialized_start=373
+  _globals['_MEMBER']._serialized_end=643
+  _globals['_MEMBERKEY']._serialized_start=646
+  _globals['_MEMBERKEY']._serialized_end=790
+  _globals['_AGREEMENT']._serialized_start=792
+  _globals['_AGREEMENT']._serialized_end=859
+  _globals['_MANIFESTSIGNATURE']._serialized_start=861
+  _globals['_MANIFESTSIGNATURE']._serialized_end=932
+  _globals['_SIGNEDMANIFEST']._serialized_start=934
+  _globals['_SIGNEDMANIFEST']._serialized_end=1017
+  _globals['_KEYREVOCATION']._serialized_start=1019
+  _globals['_KEYREVOCATION']._serialized_end=1131
+  _globals['_SIGNEDKEYREVOCATION']._serialized_start=1133
+  _globals['_SIGNEDKEYREVOCATION']._serialized_end=1216
 # @@protoc_insertion_point(module_scope)

@@ -1,7 +1,9 @@
 import datetime
 
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from tamga.v1 import identity_pb2 as _identity_pb2
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from collections.abc import Iterable as _Iterable, Mapping as _Mapping
@@ -9,8 +11,15 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
 
+class ManifestRules(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    MANIFEST_RULES_UNSPECIFIED: _ClassVar[ManifestRules]
+    MANIFEST_RULES_MEMBER_CONSENT: _ClassVar[ManifestRules]
+MANIFEST_RULES_UNSPECIFIED: ManifestRules
+MANIFEST_RULES_MEMBER_CONSENT: ManifestRules
+
 class Manifest(_message.Message):
-    __slots__ = ("federation_id", "version", "previous_hash", "threshold", "members", "agreements", "issued_at", "summary")
+    __slots__ = ("federation_id", "version", "previous_hash", "threshold", "members", "agreements", "issued_at", "summary", "rules")
     FEDERATION_ID_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     PREVIOUS_HASH_FIELD_NUMBER: _ClassVar[int]
@@ -19,6 +28,7 @@ class Manifest(_message.Message):
     AGREEMENTS_FIELD_NUMBER: _ClassVar[int]
     ISSUED_AT_FIELD_NUMBER: _ClassVar[int]
     SUMMARY_FIELD_NUMBER: _ClassVar[int]
+    RULES_FIELD_NUMBER: _ClassVar[int]
     federation_id: str
     version: int
     previous_hash: bytes
@@ -27,10 +37,11 @@ class Manifest(_message.Message):
     agreements: _containers.RepeatedCompositeFieldContainer[Agreement]
     issued_at: _timestamp_pb2.Timestamp
     summary: str
-    def __init__(self, federation_id: _Optional[str] = ..., version: _Optional[int] = ..., previous_hash: _Optional[bytes] = ..., threshold: _Optional[int] = ..., members: _Optional[_Iterable[_Union[Member, _Mapping]]] = ..., agreements: _Optional[_Iterable[_Union[Agreement, _Mapping]]] = ..., issued_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., summary: _Optional[str] = ...) -> None: ...
+    rules: ManifestRules
+    def __init__(self, federation_id: _Optional[str] = ..., version: _Optional[int] = ..., previous_hash: _Optional[bytes] = ..., threshold: _Optional[int] = ..., members: _Optional[_Iterable[_Union[Member, _Mapping]]] = ..., agreements: _Optional[_Iterable[_Union[Agreement, _Mapping]]] = ..., issued_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., summary: _Optional[str] = ..., rules: _Optional[_Union[ManifestRules, str]] = ...) -> None: ...
 
 class Member(_message.Message):
-    __slots__ = ("node_id", "country", "authority", "endpoints", "signing_keys", "encryption_keys", "tls_certificate", "tls_certificate_sha256")
+    __slots__ = ("node_id", "country", "authority", "endpoints", "signing_keys", "encryption_keys", "tls_certificate", "tls_certificate_sha256", "identity")
     NODE_ID_FIELD_NUMBER: _ClassVar[int]
     COUNTRY_FIELD_NUMBER: _ClassVar[int]
     AUTHORITY_FIELD_NUMBER: _ClassVar[int]
@@ -39,6 +50,7 @@ class Member(_message.Message):
     ENCRYPTION_KEYS_FIELD_NUMBER: _ClassVar[int]
     TLS_CERTIFICATE_FIELD_NUMBER: _ClassVar[int]
     TLS_CERTIFICATE_SHA256_FIELD_NUMBER: _ClassVar[int]
+    IDENTITY_FIELD_NUMBER: _ClassVar[int]
     node_id: str
     country: str
     authority: str
@@ -47,7 +59,8 @@ class Member(_message.Message):
     encryption_keys: _containers.RepeatedCompositeFieldContainer[MemberKey]
     tls_certificate: bytes
     tls_certificate_sha256: str
-    def __init__(self, node_id: _Optional[str] = ..., country: _Optional[str] = ..., authority: _Optional[str] = ..., endpoints: _Optional[_Iterable[str]] = ..., signing_keys: _Optional[_Iterable[_Union[MemberKey, _Mapping]]] = ..., encryption_keys: _Optional[_Iterable[_Union[MemberKey, _Mapping]]] = ..., tls_certificate: _Optional[bytes] = ..., tls_certificate_sha256: _Optional[str] = ...) -> None: ...
+    identity: _identity_pb2.SignedIdentity
+    def __init__(self, node_id: _Optional[str] = ..., country: _Optional[str] = ..., authority: _Optional[str] = ..., endpoints: _Optional[_Iterable[str]] = ..., signing_keys: _Optional[_Iterable[_Union[MemberKey, _Mapping]]] = ..., encryption_keys: _Optional[_Iterable[_Union[MemberKey, _Mapping]]] = ..., tls_certificate: _Optional[bytes] = ..., tls_certificate_sha256: _Optional[str] = ..., identity: _Optional[_Union[_identity_pb2.SignedIdentity, _Mapping]] = ...) -> None: ...
 
 class MemberKey(_message.Message):
     __slots__ = ("key_id", "public_key", "valid_from", "valid_until")
