@@ -171,9 +171,13 @@ def test_an_oversized_manifest_answer_is_refused_without_freezing_the_node(
     two: tuple[Member, Member, federation_pb2.SignedManifest],
 ) -> None:
     kz, uz, v1 = two
-    # About 25 MiB: hundreds of variants of version 1, each with hundreds of members.
-    answer = hostile_answer(v1, count=300, members=150, same_version=True)
-    assert len(answer) > MAX_MANIFEST_ANSWER_BYTES
+    # About 25 MiB (under gRPC's 32 MiB message cap, so only the node's own bound stops it): 300 variants of
+    # version 1, each padded with as many well-formed members as that takes (a member entry's size depends on
+    # what the manifest carries for it, its signed identity included).
+    per_member = len(heavy_variant(v1, 1, 0, 11)) - len(heavy_variant(v1, 1, 0, 1))
+    members = (25 * 1024 * 1024 // 300) // (per_member // 10)
+    answer = hostile_answer(v1, count=300, members=members, same_version=True)
+    assert MAX_MANIFEST_ANSWER_BYTES < len(answer) < 32 * 1024 * 1024
     stream = io.StringIO()
     configure_logging(level="info", fmt="json", stream=stream)
 
@@ -204,8 +208,10 @@ def test_a_manifest_answer_within_the_bounds_is_verified_in_a_worker_thread(
     two: tuple[Member, Member, federation_pb2.SignedManifest], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     kz, uz, v1 = two
-    # Under the byte bound, distinct versions (one chain as far as counting goes), none valid.
-    answer = hostile_answer(v1, count=40, members=300, same_version=False)
+    # Under the byte bound (about 6 MiB), distinct versions (one chain as far as counting goes), none valid.
+    per_member = len(heavy_variant(v1, 1, 0, 11)) - len(heavy_variant(v1, 1, 0, 1))
+    members = (6 * 1024 * 1024 // 40) // (per_member // 10)
+    answer = hostile_answer(v1, count=40, members=members, same_version=False)
     assert len(answer) < MAX_MANIFEST_ANSWER_BYTES
     threads: list[str] = []
     offer = FederationState.offer
