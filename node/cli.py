@@ -28,6 +28,7 @@ from typing import Any, NoReturn
 
 from tamga import __version__
 from tamga.errors import AdapterError, TamgaError
+from tamga.terminal import safe
 
 __all__ = ["main"]
 
@@ -129,7 +130,11 @@ def cmd_peer_add(args: argparse.Namespace) -> int:
 
     config = _load(args)
     peer = add_peer(config, Path(args.file), endpoint=args.endpoint, replace=args.replace)
-    print(f"added peer {peer.node_id} ({peer.country}, {peer.authority}) at {', '.join(peer.endpoints)}")
+    # The file's text was checked for control characters; escaped anyway, so nothing in it can move the cursor.
+    print(
+        f"added peer {peer.node_id} ({safe(peer.country)}, {safe(peer.authority, 200)}) at "
+        f"{safe(', '.join(peer.endpoints), 200)}"
+    )
     print(f"  fingerprint: {peer.fingerprint}")
     if peer.tls_certificate:
         import hashlib
@@ -148,7 +153,10 @@ def cmd_peer_list(args: argparse.Namespace) -> int:
     if not len(peers):
         print("no peers; add one with 'tamga peer add FILE'")
     for p in peers:
-        print(f"{p.node_id:<12} {p.country:<3} {','.join(p.endpoints):<24} {p.fingerprint}  {p.authority}")
+        print(
+            f"{p.node_id:<12} {safe(p.country):<3} {safe(','.join(p.endpoints), 200):<24} {p.fingerprint}  "
+            f"{safe(p.authority, 200)}"
+        )
     return EXIT_OK
 
 
@@ -316,9 +324,13 @@ def cmd_status(args: argparse.Namespace) -> int:
             "retention": retention,
             "incoming_sequences": sequences,
         }
-        print(json.dumps(doc, indent=2))
+        # ensure_ascii (json.dumps' default) writes every control character, C1 (U+009B) and bidi
+        # override (U+202E) as a \u escape: a peer's text cannot reach a terminal raw through --json.
+        print(json.dumps(doc, indent=2, ensure_ascii=True))
         return EXIT_OK
-    state = f"running (pid {pid}, listening on {listen})" if pid else "not running"
+    # Below, every name, error and detail a peer, a receipt or a file controls is escaped (and bounded):
+    # a sender id from the refused log, a gRPC status message, a receipt's detail.
+    state = f"running (pid {pid}, listening on {safe(listen, 80)})" if pid else "not running"
     print(f"node {config.node.id} ({config.node.country}): {state}")
     print(
         f"{'PEER':<10} {'ENDPOINT':<22} {'QUEUED':>7} {'DELIVERED':>9} {'REJECTED':>8} {'RECEIVED':>8} "
@@ -327,16 +339,17 @@ def cmd_status(args: argparse.Namespace) -> int:
     for p in peers:
         st = per_peer.get(p.node_id, {})
         print(
-            f"{p.node_id:<10} {','.join(p.endpoints):<22} {st.get('queued', 0):>7} {st.get('delivered', 0):>9} "
+            f"{safe(p.node_id, 64):<10} {safe(','.join(p.endpoints), 120):<22} {st.get('queued', 0):>7} "
+            f"{st.get('delivered', 0):>9} "
             f"{st.get('rejected', 0):>8} {st.get('received', 0):>8} {st.get('refused', 0):>7}  "
             f"{_fmt_time(st.get('last_delivery_at')):<20} {st.get('consecutive_failures', 0):>8}  "
-            f"{st.get('last_error') or '-'}"
+            f"{safe(st.get('last_error') or '-', 300)}"
         )
     unknown = sorted(set(per_peer) - {p.node_id for p in peers})
     for name in unknown:
         st = per_peer[name]
         print(
-            f"{name:<10} {'(not a peer)':<22} {st.get('queued', 0):>7} {st.get('delivered', 0):>9} "
+            f"{safe(name, 64):<10} {'(not a peer)':<22} {st.get('queued', 0):>7} {st.get('delivered', 0):>9} "
             f"{st.get('rejected', 0):>8} {st.get('received', 0):>8} {st.get('refused', 0):>7}"
         )
     print(
@@ -344,9 +357,12 @@ def cmd_status(args: argparse.Namespace) -> int:
         f"outgoing: {counts['queued']} queued, {counts['delivered']} delivered, {counts['rejected']} rejected"
     )
     for r in rejections:
-        print(f"rejected by {r['peer']}: {r['message_id']} {r['record_type']} {r['reason']} {r['detail'] or ''}")
+        print(
+            f"rejected by {safe(r['peer'], 64)}: {safe(r['message_id'], 80)} {safe(r['record_type'], 64)} "
+            f"{safe(r['reason'], 64)} {safe(r['detail'] or '', 300)}"
+        )
     for sender, seq in sequences.items():
-        line = f"from {sender}: sequence numbers 1-{seq['highest']}"
+        line = f"from {safe(sender, 64)}: sequence numbers 1-{seq['highest']}"
         if seq["gaps"]:
             ranges = ", ".join(
                 (f"{g['first']}" if g["first"] == g["last"] else f"{g['first']}-{g['last']}")
@@ -378,17 +394,18 @@ def cmd_status(args: argparse.Namespace) -> int:
     )
     # Pinned mode (no manifest) prints nothing more: the peers are those of the peers folder.
     if federation is not None and "error" in federation:
-        print(f"federation: ERROR {federation['error']}")
+        print(f"federation: ERROR {safe(federation['error'], 500)}")
     elif federation is not None:
         print(
-            f"federation {federation['federation_id']}: manifest version {federation['version']}, "
+            f"federation {safe(federation['federation_id'], 64)}: manifest version {federation['version']}, "
             f"{len(federation['members'])} members, {federation['threshold']} signatures per change"
             + ("" if federation["member"] else "; THIS NODE IS NOT A MEMBER")
         )
         if federation["fork"]:
-            print(federation["fork"].get("message") or f"FORK at version {federation['fork'].get('version')}")
+            fork = federation["fork"]
+            print(safe(fork.get("message") or f"FORK at version {fork.get('version')}", 1000))
         for line in federation["key_warnings"]:
-            print(f"warning: {line}")
+            print(f"warning: {safe(line, 500)}")
     return EXIT_OK
 
 
@@ -1055,7 +1072,10 @@ def cmd_keys_list(args: argparse.Namespace) -> int:
             manifest = f"listed, valid {k['valid_from'] or '-'} to {until}" + ("" if k["valid_now"] else " (NOT now)")
         else:
             manifest = "not in the manifest"
-        print(f"{k['key_id']:<11} {k['role']:<8} fingerprint {k['fingerprint']}  {manifest}  {k['file']}")
+        print(
+            f"{safe(k['key_id'], 40):<11} {k['role']:<8} fingerprint {k['fingerprint']}  {safe(manifest, 200)}  "
+            f"{safe(k['file'], 300)}"
+        )
     return EXIT_OK
 
 
@@ -1073,10 +1093,12 @@ def cmd_keys_encrypt(args: argparse.Namespace) -> int:
 
 
 def _print_audit_report(rep: Any, what: str) -> int:
+    # An export comes from another node: its entries' kinds, peers and details are escaped before printing.
+    what = safe(what, 300)
     for line in rep.problems:
-        print(f"TAMPERED: {line}")
+        print(f"TAMPERED: {safe(line, 1000)}")
     for line in rep.notes:
-        print(f"note: {line}")
+        print(f"note: {safe(line, 1000)}")
     span = f"entries {rep.first_seq}-{rep.last_seq}" if rep.entries else "no entries"
     if rep.problems:
         print(f"{what}: NOT intact: {len(rep.problems)} problem(s) in {span} ({rep.seals} seals)")
@@ -1557,8 +1579,11 @@ def _add_conformance_node_parsers(csub: Any, add: Any) -> None:
         "--country", required=True, help="ISO 3166-1 alpha-2 the suite's records come from (not the node's own)"
     )
     sp.add_argument(
-        "--listen", default="127.0.0.1:7499", metavar="HOST:PORT", help="where the suite's peer listens (default "
-        "127.0.0.1:7499; 0.0.0.0:PORT when the node under test runs on another machine)"
+        "--listen",
+        default="127.0.0.1:7499",
+        metavar="HOST:PORT",
+        help="where the suite's peer listens (default "
+        "127.0.0.1:7499; 0.0.0.0:PORT when the node under test runs on another machine)",
     )
     sp.add_argument(
         "--advertise",
@@ -1837,7 +1862,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except TamgaError as exc:
-        print("tamga: error: " + " ".join(str(exc).split()), file=sys.stderr)
+        # Errors often quote what a file or a peer wrote: escaped, so the one line stays one line.
+        print("tamga: error: " + safe(" ".join(str(exc).split())), file=sys.stderr)
         return EXIT_USAGE if isinstance(exc, _BadInput) else EXIT_ERROR
     except KeyboardInterrupt:
         return 130

@@ -39,6 +39,8 @@ from tamga.crypto import (
 )
 from tamga.errors import ConfigError, CryptoError, KeyFileError
 from tamga.protocol import LocalIdentity, Peer, PeerDirectory, check_node_id, read_identity
+from tamga.protocol._identity import IdentityTextError
+from tamga.terminal import control_characters
 from tamga.transport import (
     certificate_fingerprint,
     check_peer_certificate,
@@ -105,6 +107,11 @@ def init_home(
     home.mkdir(parents=True, exist_ok=True)
     for sub in ("outgoing", "processed", "failed", "incoming", "peers", "state", "run"):
         (home / sub).mkdir(exist_ok=True)
+    # What decides whom the node trusts is writable by its owner only, whatever the umask
+    # ('tamga run' refuses it otherwise); the drop folders keep the umask's mode, since the
+    # national system's account may need to write to them.
+    for folder in (home, home / "peers"):
+        _no_write_for_others(folder)
     keys = home / "keys"
     keys.mkdir(mode=0o700, exist_ok=True)
     os.chmod(keys, 0o700)
@@ -115,6 +122,7 @@ def init_home(
     )
     tmp = home / (CONFIG_NAME + ".tmp")
     tmp.write_text(text, "utf-8")
+    _no_write_for_others(tmp)
     os.replace(tmp, home / CONFIG_NAME)
     config = load_config(home)
     create_tls_files(
@@ -122,6 +130,11 @@ def init_home(
     )
     _create_store(config.path(config.store.path))
     return config
+
+
+def _no_write_for_others(path: Path) -> None:
+    """Take write permission away from group and others (chmod go-w)."""
+    os.chmod(path, stat.S_IMODE(path.stat().st_mode) & ~(stat.S_IWGRP | stat.S_IWOTH))
 
 
 def _create_store(path: Path) -> None:
@@ -277,13 +290,16 @@ def parse_identity_file(text: str, where: str, *, local_settings: bool = False) 
     verify with the identity key it names.
 
     Raises:
-        ConfigError: not an identity file, or inconsistent.
+        ConfigError: not an identity file, or inconsistent, or a text field
+            (signed or readable) holds control characters.
         CryptoError: the signature does not verify.
     """
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ConfigError(f"{where}: not an identity file (invalid JSON at line {exc.lineno}: {exc.msg})") from exc
+    except RecursionError as exc:
+        raise ConfigError(f"{where}: not an identity file (JSON nested too deeply)") from exc
     if not isinstance(doc, dict) or doc.get("format") != IDENTITY_FILE_FORMAT:
         raise ConfigError(f"{where}: not a Tamga identity file (format must be {IDENTITY_FILE_FORMAT!r})")
     try:
@@ -293,8 +309,17 @@ def parse_identity_file(text: str, where: str, *, local_settings: bool = False) 
         raise ConfigError(f"{where}: signed_identity is not valid base64 protobuf") from exc
     try:
         peer = read_identity(signed)
+    except IdentityTextError as exc:
+        raise ConfigError(f"{where}: {exc}") from exc
     except CryptoError as exc:
         raise CryptoError(f"{where}: {exc}; the file was changed or is not from that node") from exc
+    for key, value in _json_strings(doc):
+        found = control_characters(value)
+        if found:
+            raise ConfigError(
+                f"{where}: field {key!r} holds control characters ({', '.join(found[:8])}); refused: "
+                "text in an identity file must be printable"
+            )
     for key, signed_value in (
         ("node_id", peer.node_id),
         ("country", peer.country),
@@ -317,6 +342,22 @@ def parse_identity_file(text: str, where: str, *, local_settings: bool = False) 
     if local_settings and isinstance(local, dict) and local.get("endpoints"):
         peer.endpoints = tuple(str(e) for e in local["endpoints"])
     return PeerFile(peer, doc)
+
+
+def _json_strings(value: Any, where: str = "") -> list[tuple[str, str]]:
+    """(path, text) of every string in a JSON document (keys included), e.g. ``local.endpoints[0]``."""
+    if isinstance(value, str):
+        return [(where or "(document)", value)]
+    found: list[tuple[str, str]] = []
+    if isinstance(value, dict):
+        for k, v in value.items():
+            path = f"{where}.{k}" if where else str(k)
+            found.append((f"{path} (the key)", str(k)))
+            found.extend(_json_strings(v, path))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            found.extend(_json_strings(v, f"{where}[{i}]"))
+    return found
 
 
 def add_peer(config: Config, identity_path: Path, *, endpoint: str | None = None, replace: bool = False) -> Peer:
@@ -354,6 +395,7 @@ def add_peer(config: Config, identity_path: Path, *, endpoint: str | None = None
             )
     tmp = target.with_suffix(".tmp")
     tmp.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", "utf-8")
+    _no_write_for_others(tmp)  # a pinned identity others could rewrite would let them choose the peer's keys
     os.replace(tmp, target)
     return peer
 
