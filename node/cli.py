@@ -98,7 +98,8 @@ def cmd_init(args: argparse.Namespace) -> int:
     local = load_local_identity(config)
     print(f"created node {config.node.id} in {config.home}")
     print(f"  configuration: {config.config_path}")
-    print(f"  private keys:  {config.path(config.keys.signing).parent} (mode 0600; never share them)")
+    how = "mode 0600, encrypted with the passphrase" if passphrase is not None else "mode 0600"
+    print(f"  private keys:  {config.path(config.keys.signing).parent} ({how}; never share them)")
     print(f"  fingerprint:   {local.signing_key.public.fingerprint}")
     print("next: 'tamga identity export' and give the file to your peers; 'tamga peer add FILE' for theirs;")
     print("      then 'tamga run'.")
@@ -1261,10 +1262,12 @@ def _add_federation_parser(sub: Any, add: Any, home_help: str) -> None:
         "encrypt",
         cmd_keys_encrypt,
         "encrypt this node's private key files with a passphrase",
-        "Encrypt this node's clear signing and encryption key files with a passphrase (Argon2id and SecretBox), "
-        "from TAMGA_KEY_PASSPHRASE or asked twice on a terminal. Each file is replaced only after its encrypted "
-        "copy was read back. The node then needs the passphrase at every start: [keys] passphrase_file (a 0600 "
-        "file) or TAMGA_KEY_PASSPHRASE.",
+        "Encrypt this node's clear private key files with a passphrase: the signing and encryption keys with "
+        "Argon2id and SecretBox, the TLS key as an encrypted PKCS#8 PEM (scrypt, AES-256-CBC; openssl opens it "
+        "with the passphrase too). The passphrase comes from TAMGA_KEY_PASSPHRASE or is asked twice on a "
+        "terminal; files already encrypted must open with it (one passphrase for all). Each file is replaced "
+        "only after its encrypted copy was read back. The node then needs the passphrase at every start: [keys] "
+        "passphrase_file (a 0600 file) or TAMGA_KEY_PASSPHRASE.",
         parent=ksub,
     )
     sp.add_argument("--home", help=home_help)
@@ -1675,8 +1678,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument(
         "--encrypt-keys",
         action="store_true",
-        help="encrypt the private key files with a passphrase (from TAMGA_KEY_PASSPHRASE, or asked twice on a "
-        "terminal); the node then needs it at every start ([keys] passphrase_file or TAMGA_KEY_PASSPHRASE)",
+        help="encrypt the private key files (signing, encryption and TLS keys) with a passphrase (from "
+        "TAMGA_KEY_PASSPHRASE, or asked twice on a terminal); the node then needs it at every start ([keys] "
+        "passphrase_file or TAMGA_KEY_PASSPHRASE)",
     )
 
     ident = sub.add_parser(

@@ -45,6 +45,7 @@ from tamga.transport import (
     certificate_fingerprint,
     check_peer_certificate,
     create_tls_files,
+    encrypt_tls_key_file,
     is_encrypted_tls_key,
     load_tls_files,
 )
@@ -83,10 +84,10 @@ def init_home(
     """Create a node directory with fresh keys.
 
     Args:
-        passphrase: Encrypt the private key files (signing, encryption) with it
-            (the node then needs it at every start: [keys] passphrase_file or
-            TAMGA_KEY_PASSPHRASE). The TLS key is written in the clear (0600);
-            the node opens it too if the operator encrypts it (PKCS#8 PEM).
+        passphrase: Encrypt the private key files with it: signing and
+            encryption keys (Argon2id), and the TLS key (encrypted PKCS#8 PEM,
+            scrypt). The node then needs it at every start: [keys]
+            passphrase_file or TAMGA_KEY_PASSPHRASE.
 
     Raises:
         ConfigError: the directory already holds a node, or an argument is invalid.
@@ -126,10 +127,18 @@ def init_home(
     os.replace(tmp, home / CONFIG_NAME)
     config = load_config(home)
     create_tls_files(
-        config.path(config.keys.tls_key), config.path(config.keys.tls_certificate), node_id, now=time.time()
+        config.path(config.keys.tls_key),
+        config.path(config.keys.tls_certificate),
+        node_id,
+        now=time.time(),
+        passphrase=None if passphrase is None else _as_bytes(passphrase),
     )
     _create_store(config.path(config.store.path))
     return config
+
+
+def _as_bytes(passphrase: str | bytes) -> bytes:
+    return passphrase.encode("utf-8") if isinstance(passphrase, str) else bytes(passphrase)
 
 
 def _no_write_for_others(path: Path) -> None:
@@ -215,7 +224,7 @@ def load_local_identity(
         if is_encrypted_tls_key(tls_key):  # a PEM key encrypted by the operator (openssl pkcs8 -topk8)
             if passphrase is None:
                 passphrase = read_passphrase(config, environ)
-            tls_passphrase = passphrase.encode() if isinstance(passphrase, str) else passphrase
+            tls_passphrase = _as_bytes(passphrase)
         tls = load_tls_files(tls_key, tls_cert, config.node.id, passphrase=tls_passphrase)
         tls_key_pem, tls_certificate = tls.key_pem, tls.certificate
     return LocalIdentity(
@@ -230,30 +239,44 @@ def load_local_identity(
 
 
 def encrypt_key_files(config: Config, passphrase: str | bytes) -> list[Path]:
-    """Encrypt the node's clear private key files (signing, encryption) with ``passphrase``.
+    """Encrypt the node's clear private key files (signing, encryption, TLS) with ``passphrase``.
 
     Files already encrypted are left as they are. Each file is replaced
     atomically, only after its encrypted copy was read back. The node then
     needs the passphrase at every start ([keys] passphrase_file or
-    TAMGA_KEY_PASSPHRASE). The TLS key is not touched (it is a PEM file; an
-    operator may encrypt it with the same passphrase as PKCS#8).
+    TAMGA_KEY_PASSPHRASE). The TLS key becomes an encrypted PKCS#8 PEM
+    (scrypt, AES-256-CBC) that openssl also opens with the passphrase; a node
+    without a TLS key (plaintext development mode) has none to encrypt.
 
     Returns:
         The files that were encrypted now.
 
     Raises:
-        KeyFileError: a key file is missing, unsafe or malformed, the
-            passphrase is empty, or a file cannot be written.
+        KeyFileError: a key file is missing, unsafe or malformed, one already
+            encrypted does not open with ``passphrase``, the passphrase is
+            empty, or a file cannot be written.
     """
+    files = [(config.path(config.keys.signing), SigningKey), (config.path(config.keys.encryption), EncryptionKey)]
+    tls_key = config.path(config.keys.tls_key)
+    has_tls = tls_key.exists() or not config.server.plaintext
+    clear = [(p, kind) for p, kind in files if not is_encrypted_key_file(p)]
+    tls_clear = has_tls and not is_encrypted_tls_key(tls_key)
+    if not clear and not tls_clear:
+        return []
+    # The node opens every key file with one passphrase: files encrypted earlier (a node made
+    # with --encrypt-keys before the TLS key was encrypted too) must open with this one.
+    for path, kind in files:
+        if (path, kind) not in clear:
+            load_private_key_file(path, kind, passphrase=passphrase)
+    if has_tls and not tls_clear:
+        cert = config.path(config.keys.tls_certificate)
+        load_tls_files(tls_key, cert, config.node.id, passphrase=_as_bytes(passphrase))
     done = []
-    for path, kind in (
-        (config.path(config.keys.signing), SigningKey),
-        (config.path(config.keys.encryption), EncryptionKey),
-    ):
-        if is_encrypted_key_file(path):
-            continue
+    for path, kind in clear:
         encrypt_private_key_file(path, kind, passphrase)
         done.append(path)
+    if tls_clear and encrypt_tls_key_file(tls_key, _as_bytes(passphrase)):
+        done.append(tls_key)
     return done
 
 
