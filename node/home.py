@@ -221,10 +221,10 @@ def load_local_identity(
     tls_key_pem, tls_certificate = b"", b""
     if not config.server.plaintext or tls_key.exists() or tls_cert.exists():
         tls_passphrase = None
-        if is_encrypted_tls_key(tls_key):  # a PEM key encrypted by the operator (openssl pkcs8 -topk8)
+        if is_encrypted_tls_key(tls_key):  # by --encrypt-keys, 'keys encrypt' or the operator (openssl pkcs8)
             if passphrase is None:
                 passphrase = read_passphrase(config, environ)
-            tls_passphrase = _as_bytes(passphrase)
+            tls_passphrase = None if passphrase is None else _as_bytes(passphrase)
         tls = load_tls_files(tls_key, tls_cert, config.node.id, passphrase=tls_passphrase)
         tls_key_pem, tls_certificate = tls.key_pem, tls.certificate
     return LocalIdentity(
