@@ -1098,12 +1098,21 @@ def _print_audit_report(rep: Any, what: str) -> int:
     what = safe(what, 300)
     for line in rep.problems:
         print(f"TAMPERED: {safe(line, 1000)}")
+    for line in rep.unverified:
+        print(f"UNVERIFIED: {safe(line, 1000)}")
     for line in rep.notes:
         print(f"note: {safe(line, 1000)}")
     span = f"entries {rep.first_seq}-{rep.last_seq}" if rep.entries else "no entries"
     if rep.problems:
         print(f"{what}: NOT intact: {len(rep.problems)} problem(s) in {span} ({rep.seals} seals)")
         return EXIT_USAGE
+    if rep.unverified:
+        # Not a pass: a seal that could not be checked is not a good seal.
+        print(
+            f"{what}: NOT verified: no tampering found in {span}, but {len(rep.unverified)} seal(s) or range(s) "
+            "could not be checked with the keys given"
+        )
+        return EXIT_ERROR
     sealed = f"sealed through {rep.sealed_through}" if rep.sealed_through else "not sealed yet"
     print(f"{what}: intact: {span}, {rep.seals} seals, {sealed}")
     return EXIT_OK
@@ -1130,25 +1139,103 @@ def _earlier_signing_keys(config: Any) -> list[Any]:
     return list(found.values())
 
 
+def _manifest_signing_keys(path: Path, node_id: str) -> tuple[list[Any], str]:
+    """Every signing key the verified manifest chain at ``path`` lists for ``node_id`` over its versions,
+    and words naming the chain.
+
+    ``path`` is a federation folder, its manifests folder, or one manifest
+    file vNNNNNN.pb of such a folder (the chain is then verified from the
+    genesis up to that version).
+
+    Raises:
+        _BadInput: no chain there, a version that does not verify, or no key for the node.
+    """
+    from tamga.governance import BadProposal, verify_manifest_files
+
+    folder, last = path, None
+    if path.is_file():
+        if not (path.name.startswith("v") and path.name.endswith(".pb") and path.name[1:-3].isdigit()):
+            raise _BadInput(f"--manifest {path}: not a manifest file vNNNNNN.pb nor a federation folder")
+        folder, last = path.parent, int(path.name[1:-3])
+    elif not path.is_dir():
+        raise _BadInput(f"--manifest {path}: no such federation folder or manifest file")
+    try:
+        chain = verify_manifest_files(folder)
+    except BadProposal as exc:
+        raise _BadInput(f"--manifest {exc}") from exc
+    if last is not None:
+        chain = [v for v in chain if v.version <= last]
+    found: dict[tuple[str, bytes], Any] = {}
+    for manifest in chain:
+        member = manifest.member(node_id)
+        for k in member.signing_keys if member else ():
+            found.setdefault((k.key_id, k.public), k.verify_key)
+    words = (
+        f"the manifest chain of federation {safe(chain[-1].federation_id, 64)!r} up to version {chain[-1].version} "
+        f"(genesis hash {chain[0].hash.hex()})"
+    )
+    if not found:
+        raise _BadInput(f"--manifest {path}: {words} lists no signing key for node {node_id}")
+    return list(found.values()), words
+
+
 def cmd_audit_verify(args: argparse.Namespace) -> int:
     from tamga import audit
 
     if args.export:
         from tamga.home import parse_identity_file
 
-        if not args.identity:
-            raise _BadInput("--export needs --identity NODE.identity.json (the node's identity file)")
+        if not args.identity and not args.manifest:
+            raise _BadInput(
+                "--export needs --identity NODE.identity.json (the node's identity file) and/or --manifest PATH "
+                "(a federation folder holding the node, for seals made after a key rotation)"
+            )
         try:
-            text, doc_text = Path(args.identity).read_text("utf-8"), Path(args.export).read_text("utf-8")
-        except OSError as exc:
+            doc_text = Path(args.export).read_text("utf-8")
+            text = Path(args.identity).read_text("utf-8") if args.identity else None
+        except (OSError, UnicodeDecodeError) as exc:
             raise _BadInput(f"cannot read: {exc}") from exc
-        peer = parse_identity_file(text, args.identity).peer
         try:
             doc = json.loads(doc_text)
         except json.JSONDecodeError as exc:
             raise _BadInput(f"{args.export}: not JSON (line {exc.lineno}: {exc.msg})") from exc
-        rep = audit.verify_export(doc, node_id=peer.node_id, verify_key=peer.verify_key, where=args.export)
-        return _print_audit_report(rep, f"{args.export} (audit log of {peer.node_id})")
+        except RecursionError as exc:
+            raise _BadInput(f"{args.export}: not an audit export (JSON nested too deeply)") from exc
+        peer = parse_identity_file(text, args.identity).peer if text is not None else None
+        node_id = peer.node_id if peer is not None else str(doc.get("node_id", "")) if isinstance(doc, dict) else ""
+        if peer is None:
+            from tamga.protocol import check_node_id
+
+            try:
+                check_node_id(node_id)
+            except ValueError as exc:
+                raise _BadInput(f"{args.export}: not an audit export of a node ({exc})") from exc
+        partial: tuple[str, str] | None
+        if args.manifest:
+            keys, words = _manifest_signing_keys(Path(args.manifest), node_id)
+            if peer is not None and peer.verify_key not in keys:
+                raise _BadInput(
+                    f"--identity {args.identity}: its signing key {peer.verify_key.key_id} (fingerprint "
+                    f"{peer.fingerprint}) is not one {words} lists for {node_id}: the identity file and the "
+                    "manifest are of different nodes or federations"
+                )
+            print(f"keys of {node_id}: {', '.join(safe(k.key_id, 40) for k in keys)}, from {words}")
+            partial = (words, "verify with a later version of the manifest (--manifest FOLDER)")
+        else:
+            assert peer is not None
+            keys = [peer.verify_key]
+            partial = (
+                "this identity file",
+                "verify with --manifest (a federation folder holding the node; the identity file is of one key, "
+                "the manifest lists every key the node has had)",
+            )
+        rep = audit.verify_export(doc, node_id=node_id, verify_key=keys, where=args.export, partial_keys=partial)
+        return _print_audit_report(rep, f"{args.export} (audit log of {node_id})")
+    if args.manifest:
+        raise _BadInput(
+            "--manifest is for checking an export (with --export FILE); this node's own check uses "
+            "its own federation folder"
+        )
     from tamga.home import load_local_identity
 
     config = _load(args)
@@ -1210,19 +1297,29 @@ def _add_audit_parser(sub: Any, add: Any, home_help: str) -> None:
         cmd_audit_verify,
         "check the audit log's chain and seals (exit 0 intact, 2 tampered)",
         "Recompute the hash chain and check every seal. Names each edited, removed, inserted or reordered "
-        "entry and each forged seal; exits 2 if any. With --export and --identity, checks an exported range "
-        "with the node's public key instead.",
+        "entry and each forged seal; exits 2 if any. With --export, checks an exported range with the node's "
+        "public keys instead: those its federation manifest lists over time (--manifest, a federation folder "
+        "holding the node: seals made before and after a key rotation verify), or the one key of its identity "
+        "file (--identity; a seal made with a later key is then UNVERIFIED, not forged). Exits 0 when every "
+        "seal verified, 1 when a seal could not be checked with the keys given, 2 when tampering was found.",
         parent=asub,
     )
     sp.add_argument("--home", help=home_help)
     sp.add_argument("--export", metavar="FILE", help="an export made by 'tamga audit export'")
     sp.add_argument("--identity", metavar="FILE", help="the exporting node's identity file (with --export)")
+    sp.add_argument(
+        "--manifest",
+        metavar="PATH",
+        help="with --export: a federation folder (yours: it holds the exporting node), its manifests folder or a "
+        "manifest file vNNNNNN.pb; every signing key the verified chain lists for the node is used",
+    )
     sp = add(
         "export",
         cmd_audit_export,
         "write a range of the audit log for another authority",
         "Write entries --from..--to (and on to the seal covering them) as JSON, with the hash before the range, "
-        "for 'tamga audit verify --export FILE --identity NODE.identity.json'.",
+        "for 'tamga audit verify --export FILE --manifest FEDERATION-FOLDER' (or --identity NODE.identity.json "
+        "when the node has never rotated its keys).",
         parent=asub,
     )
     sp.add_argument("--home", help=home_help)
