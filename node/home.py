@@ -6,6 +6,7 @@ Layout (``tamga init DIR``)::
     DIR/keys/                 private keys, folder 0700, files 0600; tls.crt, the
                               self-signed TLS certificate peers pin
     DIR/peers/ID.identity.json   peers' signed identity files
+    DIR/federation/           the federation manifest chain ('tamga federation apply')
     DIR/outgoing/ processed/ failed/ incoming/   the drop folders
     DIR/state/tamga.db        the store
     DIR/run/                  pid and bound address of a running node

@@ -10,6 +10,7 @@ add``) leaves a node that passes the check and starts.
 
 from __future__ import annotations
 
+import functools
 import os
 import stat
 from pathlib import Path
@@ -71,6 +72,12 @@ def test_several_paths_are_named_in_the_one_line(tmp_path: Path) -> None:
     assert_one_line_error(run, f"{home / 'tamga.toml'} (mode 0666)", f"{home / 'keys'} (mode 0777)", "chmod go-w")
 
 
+@functools.cache
+def _sign_flags() -> tuple[str, ...]:
+    """'federation sign' may ask y/N on a terminal; scripts confirm with --yes where the command has it."""
+    return ("--yes",) if "--yes" in run_tamga("federation", "sign", "--help").stdout else ()
+
+
 @pytest.mark.parametrize("umask", [0o000, 0o002], ids=lambda m: f"umask-{m:03o}")
 def test_a_fresh_node_made_under_a_loose_umask_passes_and_starts(tmp_path: Path, umask: int) -> None:
     home, other = tmp_path / "kz", tmp_path / "uz"
@@ -82,7 +89,17 @@ def test_a_fresh_node_made_under_a_loose_umask_passes_and_starts(tmp_path: Path,
     assert exported.returncode == 0, describe(exported)
     added = run_tamga("peer", "add", identity, "--home", home, umask=umask)
     assert added.returncode == 0, describe(added)
-    for path in (home, home / "tamga.toml", home / "keys", home / "peers", home / "peers" / "UZ.identity.json"):
+    # A federation of one, founded and applied under the same umask: its folders too are the owner's only.
+    genesis = tmp_path / "genesis.json"
+    for args in (
+        ("federation", "init", "--federation", "solo", "--founder-self", "--threshold", "1", "--out", genesis),
+        ("federation", "sign", genesis, *_sign_flags()),
+        ("federation", "apply", genesis),
+    ):
+        done = run_tamga(*args, "--home", home, umask=umask)
+        assert done.returncode == 0, describe(done)
+    trusted = ("tamga.toml", "keys", "peers", "peers/UZ.identity.json", "federation", "federation/manifests")
+    for path in (home, *(home / p for p in trusted)):
         assert not stat.S_IMODE(path.stat().st_mode) & 0o022, f"{path} is writable by group or others"
     doctor = run_tamga("doctor", "--home", home)
     assert any(x.startswith("OK       permissions:") for x in doctor.stdout.splitlines()), describe(doctor)
