@@ -1513,7 +1513,8 @@ def cmd_conformance_verify_report(args: argparse.Namespace) -> int:
     from tamga.conformance._signing import verified_line
 
     identity = Path(args.identity) if args.identity else None
-    print(verified_line(Path(args.file), identity=identity, home=None if identity else _home(args)))
+    # The report, and the names in it, come from whoever sent it: escaped before printing.
+    print(safe(verified_line(Path(args.file), identity=identity, home=None if identity else _home(args)), 2000))
     return EXIT_OK
 
 
