@@ -107,13 +107,13 @@ def init_home(
     port = listen.rpartition(":")[2]
     advertise = advertise or ([listen] if port != "0" else [])
     home.mkdir(parents=True, exist_ok=True)
-    for sub in ("outgoing", "processed", "failed", "incoming", "peers", "state", "run"):
-        (home / sub).mkdir(exist_ok=True)
     # What decides whom the node trusts is writable by its owner only, whatever the umask
     # ('tamga run' refuses it otherwise); the drop folders keep the umask's mode, since the
     # national system's account may need to write to them.
-    for folder in (home, home / "peers"):
-        _no_write_for_others(folder)
+    _no_write_for_others(home)
+    for sub in ("outgoing", "processed", "failed", "incoming", "peers", "state", "run"):
+        (home / sub).mkdir(exist_ok=True)
+    _no_write_for_others(home / "peers")
     keys = home / "keys"
     keys.mkdir(mode=0o700, exist_ok=True)
     os.chmod(keys, 0o700)
@@ -143,8 +143,21 @@ def _as_bytes(passphrase: str | bytes) -> bytes:
 
 
 def _no_write_for_others(path: Path) -> None:
-    """Take write permission away from group and others (chmod go-w)."""
-    os.chmod(path, stat.S_IMODE(path.stat().st_mode) & ~(stat.S_IWGRP | stat.S_IWOTH))
+    """Take write permission away from group and others (chmod go-w), if they have it.
+
+    Raises:
+        ConfigError: they have it and this user cannot take it away (not the owner).
+    """
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if not mode & (stat.S_IWGRP | stat.S_IWOTH):
+        return
+    try:
+        os.chmod(path, mode & ~(stat.S_IWGRP | stat.S_IWOTH))
+    except OSError as exc:
+        raise ConfigError(
+            f"{path} is writable by group or others (mode {mode:04o}) and cannot be changed ({exc.strerror}); "
+            f"the node would refuse to start. Run as its owner: chmod go-w {path}"
+        ) from exc
 
 
 def _create_store(path: Path) -> None:
