@@ -290,12 +290,24 @@ def _who(mode: int) -> str:
 def _check_keys(config: Any) -> Check:
     from tamga.crypto import is_encrypted_key_file
     from tamga.home import load_local_identity
+    from tamga.transport import is_encrypted_tls_key
 
     files = [config.path(config.keys.signing), config.path(config.keys.encryption)]
     encrypted = any(is_encrypted_key_file(p) for p in files if p.is_file())
     local = load_local_identity(config)  # checks modes, format, passphrase; never puts key material in messages
     how = "encrypted, the passphrase opens them" if encrypted else "not encrypted (see 'tamga keys encrypt')"
+    tls_key = config.path(config.keys.tls_key)
     tls = "with TLS key and certificate" if local.tls_key else "no TLS key"
+    if local.tls_key and encrypted:
+        if not is_encrypted_tls_key(tls_key):
+            # A node made with --encrypt-keys before the TLS key was encrypted too.
+            return Check(
+                "keys",
+                False,
+                f"{tls_key}: the TLS key is in the clear while the signing and encryption keys are encrypted; "
+                "encrypt it with the same passphrase: tamga keys encrypt",
+            )
+        tls = "with TLS key (encrypted too) and certificate"
     return Check("keys", True, f"signing and encryption keys of {local.node_id} readable, owner-only; {how}; {tls}")
 
 

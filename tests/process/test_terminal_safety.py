@@ -155,3 +155,18 @@ def test_status_escapes_what_peers_wrote_into_the_store(tmp_path: Path) -> None:
     assert doc["peers"]["UZ"]["last_error"] == HOSTILE_ERROR
     assert doc["recent_rejections"][0]["detail"] == HOSTILE_DETAIL
     assert HOSTILE_SENDER in doc["incoming_sequences"]
+
+
+def test_doctor_and_the_error_line_escape_a_hostile_file_name(tmp_path: Path) -> None:
+    """A file dropped into the peers folder under a name with an escape sequence: named, escaped."""
+    home = tmp_path / "kz"
+    _init(home, "KZ")
+    (home / "peers" / f"UZ{CLEAR_SCREEN}.identity.json").write_text("not an identity file", "utf-8")
+    doctor = run_tamga("doctor", "--home", home)
+    assert doctor.returncode == 1, describe(doctor)
+    _no_raw_control(doctor.stdout + doctor.stderr)
+    assert any(x.startswith("PROBLEM  federation:") and "UZ\\x1b[2J\\x1b[H.identity.json" in x
+               for x in doctor.stdout.splitlines()), describe(doctor)  # fmt: skip
+    listed = run_tamga("peer", "list", "--home", home)
+    assert_one_line_error(listed, "UZ\\x1b[2J\\x1b[H.identity.json", "not an identity file")
+    _no_raw_control(listed.stdout + listed.stderr)

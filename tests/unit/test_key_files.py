@@ -495,3 +495,20 @@ def test_keys_encrypt_refuses_a_passphrase_the_encrypted_files_do_not_open_with(
     assert tls_key.read_bytes() == before and not is_encrypted_tls_key(tls_key)
     assert encrypt_key_files(cfg, PASSPHRASE) == [tls_key]
     assert load_local_identity(cfg, passphrase=PASSPHRASE).tls_key
+
+
+def test_doctor_names_a_clear_tls_key_beside_encrypted_keys_until_keys_encrypt_fixes_it(tmp_path, monkeypatch):
+    """A node made with --encrypt-keys before the TLS key was encrypted too: doctor says so, and how to fix it."""
+    from tamga.crypto import encrypt_private_key_file
+    from tamga.doctor import diagnose
+    from tamga.home import encrypt_key_files
+
+    home = _home(tmp_path)
+    for name, kind in (("signing.key", SigningKey), ("encryption.key", EncryptionKey)):
+        encrypt_private_key_file(home / "keys" / name, kind, PASSPHRASE, **FAST_KDF)
+    monkeypatch.setenv("TAMGA_KEY_PASSPHRASE", PASSPHRASE)
+    [keys] = [c for c in diagnose(home) if c.name == "keys"]
+    assert not keys.ok and str(home / "keys" / "tls.key") in keys.detail and "tamga keys encrypt" in keys.detail
+    assert encrypt_key_files(_config(home), PASSPHRASE) == [home / "keys" / "tls.key"]
+    [keys] = [c for c in diagnose(home) if c.name == "keys"]
+    assert keys.ok and "TLS key (encrypted too)" in keys.detail
