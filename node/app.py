@@ -28,7 +28,7 @@ from typing import Any
 import grpc
 from tamga.adapters import Adapter, load_adapter
 from tamga.audit import AuditSigner
-from tamga.config import Config
+from tamga.config import Config, check_permissions
 from tamga.errors import ConfigError, StoreError, TamgaError
 from tamga.federation._node import REMOVED_FROM_FEDERATION, Federation
 from tamga.handoff import Handoff
@@ -130,7 +130,10 @@ class Node:
 
         Raises:
             KeyFileError, ConfigError, CryptoError, AdapterError, StoreError.
+            ConfigError: also when group or others may write the configuration, the keys
+                folder, the peers or the federation folder, or the node folder itself.
         """
+        check_permissions(config)
         local = load_local_identity(config)
         peers = load_peers(config)
         federation = Federation.open(config, local, peers, clock=clock)

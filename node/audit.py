@@ -269,6 +269,9 @@ class Report:
     """What a verification found. ``problems`` empty means intact."""
 
     problems: list[str] = field(default_factory=list)
+    # Seals made with a key the verifier was not given (a later key than the identity file's):
+    # neither good nor forged; the log is not verified until they are checked with that key.
+    unverified: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     entries: int = 0
     seals: int = 0
@@ -278,7 +281,13 @@ class Report:
 
     @property
     def intact(self) -> bool:
+        """No tampering found (seals of unknown keys may still be unverified)."""
         return not self.problems
+
+    @property
+    def verified(self) -> bool:
+        """Intact, and every seal was checked."""
+        return not self.problems and not self.unverified
 
 
 def _written_as(e: Entry, shifts: Iterable[int]) -> int | None:
@@ -295,6 +304,7 @@ def verify_entries(
     verify_key: VerifyKey | Sequence[VerifyKey],
     prev_hash: bytes = GENESIS,
     first_seq: int = 1,
+    partial_keys: tuple[str, str] | None = None,
 ) -> Report:
     """Recompute the chain and check every seal; name each tampering found.
 
@@ -302,6 +312,12 @@ def verify_entries(
     had (its current key and the earlier ones the federation manifest lists
     for it): a seal names the key id that made it, so seals made before a
     key rotation still verify with the key of their time.
+
+    ``partial_keys`` says that the keys may not be all the node ever had, as
+    (where they come from, how to get the others), e.g. ("this identity
+    file", "verify with --manifest"): a seal naming a key id among none of
+    them is then reported in ``unverified`` (not forged: a legitimate seal
+    made after a key rotation looks so), instead of in ``problems``.
 
     Reads ``entries`` once, with a bounded look-ahead.
     """
@@ -395,9 +411,14 @@ def verify_entries(
                 found.append(f"seq {r.seq}: moved: this entry was written as seq {orig}")
             else:
                 found.append(f"seq {r.seq}: edited: the contents of this {r.kind!r} entry no longer match its hash")
-        if r.kind == "seal":
+        named = [k for k in keys if k.key_id == r.detail] if r.kind == "seal" else []
+        if r.kind == "seal" and not named and partial_keys is not None:
             rep.seals += 1
-            candidates = [k for k in keys if k.key_id == r.detail] or keys
+            source, advice = partial_keys
+            rep.unverified.append(f"seq {r.seq}: seal signed by key {r.detail}, not in {source}: {advice}")
+        elif r.kind == "seal":
+            rep.seals += 1
+            candidates = named or keys
             good = False
             for key in candidates:
                 try:
@@ -421,7 +442,7 @@ def verify_entries(
         expected_seq = max(expected_seq, r.seq) + 1
     if renumbered:
         rep.notes.append(f"{renumbered} entries carry another seq than the one they were written with (renumbered)")
-    if rep.entries and rep.sealed_through < rep.last_seq:
+    if rep.entries and rep.sealed_through < rep.last_seq and not rep.unverified:
         if rep.sealed_through:
             rep.notes.append(
                 f"entries {rep.sealed_through + 1}-{rep.last_seq} come after the last good seal "
@@ -475,9 +496,18 @@ def export_range(path: Path, *, node_id: str, from_seq: int, to_seq: int) -> dic
 
 
 def verify_export(
-    doc: dict[str, Any], *, node_id: str, verify_key: VerifyKey | Sequence[VerifyKey], where: str
+    doc: dict[str, Any],
+    *,
+    node_id: str,
+    verify_key: VerifyKey | Sequence[VerifyKey],
+    where: str,
+    partial_keys: tuple[str, str] | None = None,
 ) -> Report:
-    """Check an exported range with the node's public key.
+    """Check an exported range with the node's public key(s).
+
+    With ``partial_keys`` (see :func:`verify_entries`), seals by keys not
+    given are unverified rather than forged, and a range covered only by
+    such seals is unverified rather than tampered.
 
     Raises:
         TamgaError: not an audit export, or one of another node.
@@ -492,9 +522,12 @@ def verify_export(
         from_seq, to_seq = int(doc["from"]), int(doc["to"])
     except (KeyError, TypeError, ValueError) as exc:
         raise TamgaError(f"{where}: malformed audit export: {exc}") from exc
-    rep = verify_entries(entries, node_id=node_id, verify_key=verify_key, prev_hash=prev, first_seq=from_seq)
+    rep = verify_entries(
+        entries, node_id=node_id, verify_key=verify_key, prev_hash=prev, first_seq=from_seq, partial_keys=partial_keys
+    )
     if rep.sealed_through < to_seq:
-        rep.problems.append(
+        uncovered = (
             f"the range {from_seq}-{to_seq} is not covered by a good seal (sealed through {rep.sealed_through or '-'})"
         )
+        (rep.unverified if rep.unverified and not rep.problems else rep.problems).append(uncovered)
     return rep

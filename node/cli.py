@@ -28,6 +28,7 @@ from typing import Any, NoReturn
 
 from tamga import __version__
 from tamga.errors import AdapterError, TamgaError
+from tamga.terminal import safe
 
 __all__ = ["main"]
 
@@ -97,7 +98,8 @@ def cmd_init(args: argparse.Namespace) -> int:
     local = load_local_identity(config)
     print(f"created node {config.node.id} in {config.home}")
     print(f"  configuration: {config.config_path}")
-    print(f"  private keys:  {config.path(config.keys.signing).parent} (mode 0600; never share them)")
+    how = "mode 0600, encrypted with the passphrase" if passphrase is not None else "mode 0600"
+    print(f"  private keys:  {config.path(config.keys.signing).parent} ({how}; never share them)")
     print(f"  fingerprint:   {local.signing_key.public.fingerprint}")
     print("next: 'tamga identity export' and give the file to your peers; 'tamga peer add FILE' for theirs;")
     print("      then 'tamga run'.")
@@ -134,7 +136,11 @@ def cmd_peer_add(args: argparse.Namespace) -> int:
 
     config = _load(args)
     peer = add_peer(config, Path(args.file), endpoint=args.endpoint, replace=args.replace)
-    print(f"added peer {peer.node_id} ({peer.country}, {peer.authority}) at {', '.join(peer.endpoints)}")
+    # The file's text was checked for control characters; escaped anyway, so nothing in it can move the cursor.
+    print(
+        f"added peer {peer.node_id} ({safe(peer.country)}, {safe(peer.authority, 200)}) at "
+        f"{safe(', '.join(peer.endpoints), 200)}"
+    )
     print(f"  fingerprint: {peer.fingerprint}")
     if peer.tls_certificate:
         import hashlib
@@ -153,7 +159,10 @@ def cmd_peer_list(args: argparse.Namespace) -> int:
     if not len(peers):
         print("no peers; add one with 'tamga peer add FILE'")
     for p in peers:
-        print(f"{p.node_id:<12} {p.country:<3} {','.join(p.endpoints):<24} {p.fingerprint}  {p.authority}")
+        print(
+            f"{p.node_id:<12} {safe(p.country):<3} {safe(','.join(p.endpoints), 200):<24} {p.fingerprint}  "
+            f"{safe(p.authority, 200)}"
+        )
     return EXIT_OK
 
 
@@ -354,12 +363,16 @@ def cmd_status(args: argparse.Namespace) -> int:
             "retention": retention,
             "incoming_sequences": sequences,
         }
-        print(json.dumps(doc, indent=2))
+        # ensure_ascii (json.dumps' default) writes every control character, C1 (U+009B) and bidi
+        # override (U+202E) as a \u escape: a peer's text cannot reach a terminal raw through --json.
+        print(json.dumps(doc, indent=2, ensure_ascii=True))
         return EXIT_OK
-    state = f"running (pid {pid}, listening on {listen})" if pid else "not running"
+    # Below, every name, error and detail a peer, a receipt or a file controls is escaped (and bounded):
+    # a sender id from the refused log, a gRPC status message, a receipt's detail.
+    state = f"running (pid {pid}, listening on {safe(listen, 80)})" if pid else "not running"
     if federation is not None and federation.get("removed"):
         print(
-            f"REMOVED: {federation['removed']}; it exchanges with no one, and the records it had queued "
+            f"REMOVED: {safe(federation['removed'], 300)}; it exchanges with no one, and the records it had queued "
             "were rejected. The members must admit it in a new version for it to take part again"
         )
     print(f"node {config.node.id} ({config.node.country}): {state}")
@@ -370,16 +383,17 @@ def cmd_status(args: argparse.Namespace) -> int:
     for p in peers:
         st = per_peer.get(p.node_id, {})
         print(
-            f"{p.node_id:<10} {','.join(p.endpoints):<22} {st.get('queued', 0):>7} {st.get('delivered', 0):>9} "
+            f"{safe(p.node_id, 64):<10} {safe(','.join(p.endpoints), 120):<22} {st.get('queued', 0):>7} "
+            f"{st.get('delivered', 0):>9} "
             f"{st.get('rejected', 0):>8} {st.get('received', 0):>8} {st.get('refused', 0):>7}  "
             f"{_fmt_time(st.get('last_delivery_at')):<20} {st.get('consecutive_failures', 0):>8}  "
-            f"{st.get('last_error') or '-'}"
+            f"{safe(st.get('last_error') or '-', 300)}"
         )
     unknown = sorted(set(per_peer) - {p.node_id for p in peers})
     for name in unknown:
         st = per_peer[name]
         print(
-            f"{name:<10} {'(not a peer)':<22} {st.get('queued', 0):>7} {st.get('delivered', 0):>9} "
+            f"{safe(name, 64):<10} {'(not a peer)':<22} {st.get('queued', 0):>7} {st.get('delivered', 0):>9} "
             f"{st.get('rejected', 0):>8} {st.get('received', 0):>8} {st.get('refused', 0):>7}"
         )
     print(
@@ -387,9 +401,12 @@ def cmd_status(args: argparse.Namespace) -> int:
         f"outgoing: {counts['queued']} queued, {counts['delivered']} delivered, {counts['rejected']} rejected"
     )
     for r in rejections:
-        print(f"rejected by {r['peer']}: {r['message_id']} {r['record_type']} {r['reason']} {r['detail'] or ''}")
+        print(
+            f"rejected by {safe(r['peer'], 64)}: {safe(r['message_id'], 80)} {safe(r['record_type'], 64)} "
+            f"{safe(r['reason'], 64)} {safe(r['detail'] or '', 300)}"
+        )
     for sender, seq in sequences.items():
-        line = f"from {sender}: sequence numbers 1-{seq['highest']}"
+        line = f"from {safe(sender, 64)}: sequence numbers 1-{seq['highest']}"
         if seq["gaps"]:
             ranges = ", ".join(
                 (f"{g['first']}" if g["first"] == g["last"] else f"{g['first']}-{g['last']}")
@@ -421,17 +438,18 @@ def cmd_status(args: argparse.Namespace) -> int:
     )
     # Pinned mode (no manifest) prints nothing more: the peers are those of the peers folder.
     if federation is not None and "error" in federation:
-        print(f"federation: ERROR {federation['error']}")
+        print(f"federation: ERROR {safe(federation['error'], 500)}")
     elif federation is not None:
         print(
-            f"federation {federation['federation_id']}: manifest version {federation['version']}, "
+            f"federation {safe(federation['federation_id'], 64)}: manifest version {federation['version']}, "
             f"{len(federation['members'])} members, {federation['threshold']} signatures per change"
             + ("" if federation["member"] else "; THIS NODE IS NOT A MEMBER")
         )
         if federation["fork"]:
-            print(federation["fork"].get("message") or f"FORK at version {federation['fork'].get('version')}")
+            fork = federation["fork"]
+            print(safe(fork.get("message") or f"FORK at version {fork.get('version')}", 1000))
         for line in federation["key_warnings"]:
-            print(f"warning: {line}")
+            print(f"warning: {safe(line, 500)}")
     return EXIT_OK
 
 
@@ -1202,7 +1220,10 @@ def cmd_keys_list(args: argparse.Namespace) -> int:
             manifest = f"listed, valid {k['valid_from'] or '-'} to {until}" + ("" if k["valid_now"] else " (NOT now)")
         else:
             manifest = "not in the manifest"
-        print(f"{k['key_id']:<11} {k['role']:<8} fingerprint {k['fingerprint']}  {manifest}  {k['file']}")
+        print(
+            f"{safe(k['key_id'], 40):<11} {k['role']:<8} fingerprint {k['fingerprint']}  {safe(manifest, 200)}  "
+            f"{safe(k['file'], 300)}"
+        )
     return EXIT_OK
 
 
@@ -1220,14 +1241,25 @@ def cmd_keys_encrypt(args: argparse.Namespace) -> int:
 
 
 def _print_audit_report(rep: Any, what: str) -> int:
+    # An export comes from another node: its entries' kinds, peers and details are escaped before printing.
+    what = safe(what, 300)
     for line in rep.problems:
-        print(f"TAMPERED: {line}")
+        print(f"TAMPERED: {safe(line, 1000)}")
+    for line in rep.unverified:
+        print(f"UNVERIFIED: {safe(line, 1000)}")
     for line in rep.notes:
-        print(f"note: {line}")
+        print(f"note: {safe(line, 1000)}")
     span = f"entries {rep.first_seq}-{rep.last_seq}" if rep.entries else "no entries"
     if rep.problems:
         print(f"{what}: NOT intact: {len(rep.problems)} problem(s) in {span} ({rep.seals} seals)")
         return EXIT_USAGE
+    if rep.unverified:
+        # Not a pass: a seal that could not be checked is not a good seal.
+        print(
+            f"{what}: NOT verified: no tampering found in {span}, but {len(rep.unverified)} seal(s) or range(s) "
+            "could not be checked with the keys given"
+        )
+        return EXIT_ERROR
     sealed = f"sealed through {rep.sealed_through}" if rep.sealed_through else "not sealed yet"
     print(f"{what}: intact: {span}, {rep.seals} seals, {sealed}")
     return EXIT_OK
@@ -1254,25 +1286,103 @@ def _earlier_signing_keys(config: Any) -> list[Any]:
     return list(found.values())
 
 
+def _manifest_signing_keys(path: Path, node_id: str) -> tuple[list[Any], str]:
+    """Every signing key the verified manifest chain at ``path`` lists for ``node_id`` over its versions,
+    and words naming the chain.
+
+    ``path`` is a federation folder, its manifests folder, or one manifest
+    file vNNNNNN.pb of such a folder (the chain is then verified from the
+    genesis up to that version).
+
+    Raises:
+        _BadInput: no chain there, a version that does not verify, or no key for the node.
+    """
+    from tamga.governance import BadProposal, verify_manifest_files
+
+    folder, last = path, None
+    if path.is_file():
+        if not (path.name.startswith("v") and path.name.endswith(".pb") and path.name[1:-3].isdigit()):
+            raise _BadInput(f"--manifest {path}: not a manifest file vNNNNNN.pb nor a federation folder")
+        folder, last = path.parent, int(path.name[1:-3])
+    elif not path.is_dir():
+        raise _BadInput(f"--manifest {path}: no such federation folder or manifest file")
+    try:
+        chain = verify_manifest_files(folder)
+    except BadProposal as exc:
+        raise _BadInput(f"--manifest {exc}") from exc
+    if last is not None:
+        chain = [v for v in chain if v.version <= last]
+    found: dict[tuple[str, bytes], Any] = {}
+    for manifest in chain:
+        member = manifest.member(node_id)
+        for k in member.signing_keys if member else ():
+            found.setdefault((k.key_id, k.public), k.verify_key)
+    words = (
+        f"the manifest chain of federation {safe(chain[-1].federation_id, 64)!r} up to version {chain[-1].version} "
+        f"(genesis hash {chain[0].hash.hex()})"
+    )
+    if not found:
+        raise _BadInput(f"--manifest {path}: {words} lists no signing key for node {node_id}")
+    return list(found.values()), words
+
+
 def cmd_audit_verify(args: argparse.Namespace) -> int:
     from tamga import audit
 
     if args.export:
         from tamga.home import parse_identity_file
 
-        if not args.identity:
-            raise _BadInput("--export needs --identity NODE.identity.json (the node's identity file)")
+        if not args.identity and not args.manifest:
+            raise _BadInput(
+                "--export needs --identity NODE.identity.json (the node's identity file) and/or --manifest PATH "
+                "(a federation folder holding the node, for seals made after a key rotation)"
+            )
         try:
-            text, doc_text = Path(args.identity).read_text("utf-8"), Path(args.export).read_text("utf-8")
-        except OSError as exc:
+            doc_text = Path(args.export).read_text("utf-8")
+            text = Path(args.identity).read_text("utf-8") if args.identity else None
+        except (OSError, UnicodeDecodeError) as exc:
             raise _BadInput(f"cannot read: {exc}") from exc
-        peer = parse_identity_file(text, args.identity).peer
         try:
             doc = json.loads(doc_text)
         except json.JSONDecodeError as exc:
             raise _BadInput(f"{args.export}: not JSON (line {exc.lineno}: {exc.msg})") from exc
-        rep = audit.verify_export(doc, node_id=peer.node_id, verify_key=peer.verify_key, where=args.export)
-        return _print_audit_report(rep, f"{args.export} (audit log of {peer.node_id})")
+        except RecursionError as exc:
+            raise _BadInput(f"{args.export}: not an audit export (JSON nested too deeply)") from exc
+        peer = parse_identity_file(text, args.identity).peer if text is not None else None
+        node_id = peer.node_id if peer is not None else str(doc.get("node_id", "")) if isinstance(doc, dict) else ""
+        if peer is None:
+            from tamga.protocol import check_node_id
+
+            try:
+                check_node_id(node_id)
+            except ValueError as exc:
+                raise _BadInput(f"{args.export}: not an audit export of a node ({exc})") from exc
+        partial: tuple[str, str] | None
+        if args.manifest:
+            keys, words = _manifest_signing_keys(Path(args.manifest), node_id)
+            if peer is not None and peer.verify_key not in keys:
+                raise _BadInput(
+                    f"--identity {args.identity}: its signing key {peer.verify_key.key_id} (fingerprint "
+                    f"{peer.fingerprint}) is not one {words} lists for {node_id}: the identity file and the "
+                    "manifest are of different nodes or federations"
+                )
+            print(f"keys of {node_id}: {', '.join(safe(k.key_id, 40) for k in keys)}, from {words}")
+            partial = (words, "verify with a later version of the manifest (--manifest FOLDER)")
+        else:
+            assert peer is not None
+            keys = [peer.verify_key]
+            partial = (
+                "this identity file",
+                "verify with --manifest (a federation folder holding the node; the identity file is of one key, "
+                "the manifest lists every key the node has had)",
+            )
+        rep = audit.verify_export(doc, node_id=node_id, verify_key=keys, where=args.export, partial_keys=partial)
+        return _print_audit_report(rep, f"{args.export} (audit log of {node_id})")
+    if args.manifest:
+        raise _BadInput(
+            "--manifest is for checking an export (with --export FILE); this node's own check uses "
+            "its own federation folder"
+        )
     from tamga.home import load_local_identity
 
     config = _load(args)
@@ -1334,19 +1444,29 @@ def _add_audit_parser(sub: Any, add: Any, home_help: str) -> None:
         cmd_audit_verify,
         "check the audit log's chain and seals (exit 0 intact, 2 tampered)",
         "Recompute the hash chain and check every seal. Names each edited, removed, inserted or reordered "
-        "entry and each forged seal; exits 2 if any. With --export and --identity, checks an exported range "
-        "with the node's public key instead.",
+        "entry and each forged seal; exits 2 if any. With --export, checks an exported range with the node's "
+        "public keys instead: those its federation manifest lists over time (--manifest, a federation folder "
+        "holding the node: seals made before and after a key rotation verify), or the one key of its identity "
+        "file (--identity; a seal made with a later key is then UNVERIFIED, not forged). Exits 0 when every "
+        "seal verified, 1 when a seal could not be checked with the keys given, 2 when tampering was found.",
         parent=asub,
     )
     sp.add_argument("--home", help=home_help)
     sp.add_argument("--export", metavar="FILE", help="an export made by 'tamga audit export'")
     sp.add_argument("--identity", metavar="FILE", help="the exporting node's identity file (with --export)")
+    sp.add_argument(
+        "--manifest",
+        metavar="PATH",
+        help="with --export: a federation folder (yours: it holds the exporting node), its manifests folder or a "
+        "manifest file vNNNNNN.pb; every signing key the verified chain lists for the node is used",
+    )
     sp = add(
         "export",
         cmd_audit_export,
         "write a range of the audit log for another authority",
         "Write entries --from..--to (and on to the seal covering them) as JSON, with the hash before the range, "
-        "for 'tamga audit verify --export FILE --identity NODE.identity.json'.",
+        "for 'tamga audit verify --export FILE --manifest FEDERATION-FOLDER' (or --identity NODE.identity.json "
+        "when the node has never rotated its keys).",
         parent=asub,
     )
     sp.add_argument("--home", help=home_help)
@@ -1386,10 +1506,12 @@ def _add_federation_parser(sub: Any, add: Any, home_help: str) -> None:
         "encrypt",
         cmd_keys_encrypt,
         "encrypt this node's private key files with a passphrase",
-        "Encrypt this node's clear signing and encryption key files with a passphrase (Argon2id and SecretBox), "
-        "from TAMGA_KEY_PASSPHRASE or asked twice on a terminal. Each file is replaced only after its encrypted "
-        "copy was read back. The node then needs the passphrase at every start: [keys] passphrase_file (a 0600 "
-        "file) or TAMGA_KEY_PASSPHRASE.",
+        "Encrypt this node's clear private key files with a passphrase: the signing and encryption keys with "
+        "Argon2id and SecretBox, the TLS key as an encrypted PKCS#8 PEM (scrypt, AES-256-CBC; openssl opens it "
+        "with the passphrase too). The passphrase comes from TAMGA_KEY_PASSPHRASE or is asked twice on a "
+        "terminal; files already encrypted must open with it (one passphrase for all). Each file is replaced "
+        "only after its encrypted copy was read back. The node then needs the passphrase at every start: [keys] "
+        "passphrase_file (a 0600 file) or TAMGA_KEY_PASSPHRASE.",
         parent=ksub,
     )
     sp.add_argument("--home", help=home_help)
@@ -1547,7 +1669,8 @@ def cmd_conformance_verify_report(args: argparse.Namespace) -> int:
     from tamga.conformance._signing import verified_line
 
     identity = Path(args.identity) if args.identity else None
-    print(verified_line(Path(args.file), identity=identity, home=None if identity else _home(args)))
+    # The report, and the names in it, come from whoever sent it: escaped before printing.
+    print(safe(verified_line(Path(args.file), identity=identity, home=None if identity else _home(args)), 2000))
     return EXIT_OK
 
 
@@ -1713,8 +1836,11 @@ def _add_conformance_node_parsers(csub: Any, add: Any) -> None:
         "--country", required=True, help="ISO 3166-1 alpha-2 the suite's records come from (not the node's own)"
     )
     sp.add_argument(
-        "--listen", default="127.0.0.1:7499", metavar="HOST:PORT", help="where the suite's peer listens (default "
-        "127.0.0.1:7499; 0.0.0.0:PORT when the node under test runs on another machine)"
+        "--listen",
+        default="127.0.0.1:7499",
+        metavar="HOST:PORT",
+        help="where the suite's peer listens (default "
+        "127.0.0.1:7499; 0.0.0.0:PORT when the node under test runs on another machine)",
     )
     sp.add_argument(
         "--advertise",
@@ -1806,8 +1932,9 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument(
         "--encrypt-keys",
         action="store_true",
-        help="encrypt the private key files with a passphrase (from TAMGA_KEY_PASSPHRASE, or asked twice on a "
-        "terminal); the node then needs it at every start ([keys] passphrase_file or TAMGA_KEY_PASSPHRASE)",
+        help="encrypt the private key files (signing, encryption and TLS keys) with a passphrase (from "
+        "TAMGA_KEY_PASSPHRASE, or asked twice on a terminal); the node then needs it at every start ([keys] "
+        "passphrase_file or TAMGA_KEY_PASSPHRASE)",
     )
 
     ident = sub.add_parser(
@@ -1993,7 +2120,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except TamgaError as exc:
-        print("tamga: error: " + " ".join(str(exc).split()), file=sys.stderr)
+        # Errors often quote what a file or a peer wrote: escaped, so the one line stays one line.
+        print("tamga: error: " + safe(" ".join(str(exc).split())), file=sys.stderr)
         return EXIT_USAGE if isinstance(exc, _BadInput) else EXIT_ERROR
     except KeyboardInterrupt:
         return 130

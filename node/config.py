@@ -8,7 +8,11 @@ loaded once, at start, and passed down; nothing deeper reads the environment.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import re
+import shlex
+import stat
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -30,10 +34,12 @@ __all__ = [
     "RetentionConfig",
     "ServerConfig",
     "StoreConfig",
+    "check_permissions",
     "format_duration",
     "load_config",
     "parse_duration",
     "render_config",
+    "writable_by_others",
 ]
 
 CONFIG_NAME = "tamga.toml"
@@ -348,6 +354,76 @@ def _check_retention(path: Path, retention: RetentionConfig, limits: LimitsConfi
             f"than dedup_horizon = {dedup}: a received envelope's row, payload included, is deleted at the dedup "
             "horizon, so its payload cannot be kept longer; set delivered_payloads to at most dedup_horizon"
         )
+
+
+# -- who may change what the node trusts ----------------------------------------------
+
+
+def _trust_paths(config: Config) -> list[Path]:
+    """The node folder and what in it decides what the node trusts, in the order they are reported.
+
+    The configuration, the folders of the key files, the peers folder with
+    the pinned identity files, and the federation folder with its manifests
+    and revocations. Whoever may write one of them may make the node trust
+    another key, peer or federation.
+    """
+    paths = [config.home, config.config_path]
+    for rel in (
+        config.keys.signing,
+        config.keys.encryption,
+        config.keys.tls_key,
+        config.keys.tls_certificate,
+        *([config.keys.passphrase_file] if str(config.keys.passphrase_file) not in ("", ".") else []),
+    ):
+        paths.append(config.path(rel).parent)
+    peers = config.path(config.folders.peers)
+    paths.append(peers)
+    with contextlib.suppress(OSError):
+        paths.extend(sorted(peers.glob("*.identity.json")))
+    federation = config.home / "federation"
+    paths.append(federation)
+    for sub in ("manifests", "revocations"):
+        paths.append(federation / sub)
+        with contextlib.suppress(OSError):
+            paths.extend(sorted(p for p in (federation / sub).iterdir() if p.is_file()))
+    seen: dict[Path, None] = {}
+    for p in paths:
+        seen.setdefault(p, None)
+    return list(seen)
+
+
+def writable_by_others(config: Config) -> list[tuple[Path, int]]:
+    """(path, mode) of each path that decides what the node trusts and that group or others may write.
+
+    Symbolic links are followed (what counts is what the node reads); a path
+    that does not exist is not reported.
+    """
+    found = []
+    for path in _trust_paths(config):
+        try:
+            mode = os.stat(path).st_mode
+        except OSError:
+            continue
+        if mode & (stat.S_IWGRP | stat.S_IWOTH):
+            found.append((path, stat.S_IMODE(mode)))
+    return found
+
+
+def check_permissions(config: Config) -> None:
+    """Refuse a node folder whose configuration, keys folder, peers or federation others may change.
+
+    Raises:
+        ConfigError: one line naming each such path, its mode and the command that fixes it.
+    """
+    found = writable_by_others(config)
+    if not found:
+        return
+    listed = ", ".join(f"{path} (mode {mode:04o})" for path, mode in found)
+    verb = "is" if len(found) == 1 else "are"
+    raise ConfigError(
+        f"{listed} {verb} writable by group or others: they could change the configuration, keys or peers "
+        f"this node trusts; refusing to start. Run: chmod go-w {' '.join(shlex.quote(str(p)) for p, _ in found)}"
+    )
 
 
 def _check_endpoint(value: str, where: str) -> None:

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from tamga.errors import TamgaError
+from tamga.terminal import safe
 
 __all__ = ["MIN_FREE_BYTES", "Check", "diagnose", "report"]
 
@@ -64,6 +65,7 @@ def diagnose(home: Path) -> list[Check]:
             )
         ]
     checks = [Check("config", True, f"{config.config_path} (node {config.node.id}, country {config.node.country})")]
+    checks.append(_guard("permissions", lambda: _check_permissions(config)))
     checks.append(_check_store(config.path(config.store.path), running=_running_pid(config)))
     checks.append(_guard("keys", lambda: _check_keys(config)))
     checks.append(_guard("federation", lambda: _check_federation(config)))
@@ -77,7 +79,8 @@ def report(home: Path, out: Callable[[str], Any] = print) -> int:
     checks = diagnose(home)
     for check in checks:
         for line in check.lines():
-            out(line)
+            # A fork alarm, an error or a file name may quote what a peer or a file wrote: escaped.
+            out(safe(line))
     problems = sum(1 for c in checks if not c.ok)
     if problems:
         out(f"{problems} problem(s) found in {home}; fix them, then run 'tamga doctor' again")
@@ -257,15 +260,54 @@ def _recovery(path: Path) -> list[str]:
 # -- keys, federation, folders, space ------------------------------------------------
 
 
+def _check_permissions(config: Any) -> Check:
+    """Group or others must not be able to write what decides whom the node trusts ('tamga run' refuses it)."""
+    from tamga.config import check_permissions, writable_by_others
+
+    try:
+        check_permissions(config)
+    except TamgaError as exc:
+        found = writable_by_others(config)
+        return Check(
+            "permissions",
+            False,
+            " ".join(str(exc).split()).replace("; refusing to start", "; 'tamga run' refuses to start"),
+            [f"{path}: mode {mode:04o}, writable by {_who(mode)}" for path, mode in found],
+        )
+    return Check(
+        "permissions",
+        True,
+        f"{config.home}: the configuration, keys folder, peers and federation folders are writable by their owner only",
+    )
+
+
+def _who(mode: int) -> str:
+    import stat
+
+    return " and ".join(w for bit, w in ((stat.S_IWGRP, "group"), (stat.S_IWOTH, "others")) if mode & bit)
+
+
 def _check_keys(config: Any) -> Check:
     from tamga.crypto import is_encrypted_key_file
     from tamga.home import load_local_identity
+    from tamga.transport import is_encrypted_tls_key
 
     files = [config.path(config.keys.signing), config.path(config.keys.encryption)]
     encrypted = any(is_encrypted_key_file(p) for p in files if p.is_file())
     local = load_local_identity(config)  # checks modes, format, passphrase; never puts key material in messages
     how = "encrypted, the passphrase opens them" if encrypted else "not encrypted (see 'tamga keys encrypt')"
+    tls_key = config.path(config.keys.tls_key)
     tls = "with TLS key and certificate" if local.tls_key else "no TLS key"
+    if local.tls_key and encrypted:
+        if not is_encrypted_tls_key(tls_key):
+            # A node made with --encrypt-keys before the TLS key was encrypted too.
+            return Check(
+                "keys",
+                False,
+                f"{tls_key}: the TLS key is in the clear while the signing and encryption keys are encrypted; "
+                "encrypt it with the same passphrase: tamga keys encrypt",
+            )
+        tls = "with TLS key (encrypted too) and certificate"
     return Check("keys", True, f"signing and encryption keys of {local.node_id} readable, owner-only; {how}; {tls}")
 
 

@@ -6,6 +6,7 @@ Layout (``tamga init DIR``)::
     DIR/keys/                 private keys, folder 0700, files 0600; tls.crt, the
                               self-signed TLS certificate peers pin
     DIR/peers/ID.identity.json   peers' signed identity files
+    DIR/federation/           the federation manifest chain ('tamga federation apply')
     DIR/outgoing/ processed/ failed/ incoming/   the drop folders
     DIR/state/tamga.db        the store
     DIR/run/                  pid and bound address of a running node
@@ -39,10 +40,13 @@ from tamga.crypto import (
 )
 from tamga.errors import ConfigError, CryptoError, KeyFileError
 from tamga.protocol import LocalIdentity, Peer, PeerDirectory, check_node_id, read_identity
+from tamga.protocol._identity import IdentityTextError
+from tamga.terminal import control_characters
 from tamga.transport import (
     certificate_fingerprint,
     check_peer_certificate,
     create_tls_files,
+    encrypt_tls_key_file,
     is_encrypted_tls_key,
     load_tls_files,
 )
@@ -81,10 +85,10 @@ def init_home(
     """Create a node directory with fresh keys.
 
     Args:
-        passphrase: Encrypt the private key files (signing, encryption) with it
-            (the node then needs it at every start: [keys] passphrase_file or
-            TAMGA_KEY_PASSPHRASE). The TLS key is written in the clear (0600);
-            the node opens it too if the operator encrypts it (PKCS#8 PEM).
+        passphrase: Encrypt the private key files with it: signing and
+            encryption keys (Argon2id), and the TLS key (encrypted PKCS#8 PEM,
+            scrypt). The node then needs it at every start: [keys]
+            passphrase_file or TAMGA_KEY_PASSPHRASE.
 
     Raises:
         ConfigError: the directory already holds a node, or an argument is invalid.
@@ -103,8 +107,13 @@ def init_home(
     port = listen.rpartition(":")[2]
     advertise = advertise or ([listen] if port != "0" else [])
     home.mkdir(parents=True, exist_ok=True)
+    # What decides whom the node trusts is writable by its owner only, whatever the umask
+    # ('tamga run' refuses it otherwise); the drop folders keep the umask's mode, since the
+    # national system's account may need to write to them.
+    _no_write_for_others(home)
     for sub in ("outgoing", "processed", "failed", "incoming", "peers", "state", "run"):
         (home / sub).mkdir(exist_ok=True)
+    _no_write_for_others(home / "peers")
     keys = home / "keys"
     keys.mkdir(mode=0o700, exist_ok=True)
     os.chmod(keys, 0o700)
@@ -115,13 +124,40 @@ def init_home(
     )
     tmp = home / (CONFIG_NAME + ".tmp")
     tmp.write_text(text, "utf-8")
+    _no_write_for_others(tmp)
     os.replace(tmp, home / CONFIG_NAME)
     config = load_config(home)
     create_tls_files(
-        config.path(config.keys.tls_key), config.path(config.keys.tls_certificate), node_id, now=time.time()
+        config.path(config.keys.tls_key),
+        config.path(config.keys.tls_certificate),
+        node_id,
+        now=time.time(),
+        passphrase=None if passphrase is None else _as_bytes(passphrase),
     )
     _create_store(config.path(config.store.path))
     return config
+
+
+def _as_bytes(passphrase: str | bytes) -> bytes:
+    return passphrase.encode("utf-8") if isinstance(passphrase, str) else bytes(passphrase)
+
+
+def _no_write_for_others(path: Path) -> None:
+    """Take write permission away from group and others (chmod go-w), if they have it.
+
+    Raises:
+        ConfigError: they have it and this user cannot take it away (not the owner).
+    """
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if not mode & (stat.S_IWGRP | stat.S_IWOTH):
+        return
+    try:
+        os.chmod(path, mode & ~(stat.S_IWGRP | stat.S_IWOTH))
+    except OSError as exc:
+        raise ConfigError(
+            f"{path} is writable by group or others (mode {mode:04o}) and cannot be changed ({exc.strerror}); "
+            f"the node would refuse to start. Run as its owner: chmod go-w {path}"
+        ) from exc
 
 
 def _create_store(path: Path) -> None:
@@ -199,10 +235,10 @@ def load_local_identity(
     tls_key_pem, tls_certificate = b"", b""
     if not config.server.plaintext or tls_key.exists() or tls_cert.exists():
         tls_passphrase = None
-        if is_encrypted_tls_key(tls_key):  # a PEM key encrypted by the operator (openssl pkcs8 -topk8)
+        if is_encrypted_tls_key(tls_key):  # by --encrypt-keys, 'keys encrypt' or the operator (openssl pkcs8)
             if passphrase is None:
                 passphrase = read_passphrase(config, environ)
-            tls_passphrase = passphrase.encode() if isinstance(passphrase, str) else passphrase
+            tls_passphrase = None if passphrase is None else _as_bytes(passphrase)
         tls = load_tls_files(tls_key, tls_cert, config.node.id, passphrase=tls_passphrase)
         tls_key_pem, tls_certificate = tls.key_pem, tls.certificate
     return LocalIdentity(
@@ -217,30 +253,44 @@ def load_local_identity(
 
 
 def encrypt_key_files(config: Config, passphrase: str | bytes) -> list[Path]:
-    """Encrypt the node's clear private key files (signing, encryption) with ``passphrase``.
+    """Encrypt the node's clear private key files (signing, encryption, TLS) with ``passphrase``.
 
     Files already encrypted are left as they are. Each file is replaced
     atomically, only after its encrypted copy was read back. The node then
     needs the passphrase at every start ([keys] passphrase_file or
-    TAMGA_KEY_PASSPHRASE). The TLS key is not touched (it is a PEM file; an
-    operator may encrypt it with the same passphrase as PKCS#8).
+    TAMGA_KEY_PASSPHRASE). The TLS key becomes an encrypted PKCS#8 PEM
+    (scrypt, AES-256-CBC) that openssl also opens with the passphrase; a node
+    without a TLS key (plaintext development mode) has none to encrypt.
 
     Returns:
         The files that were encrypted now.
 
     Raises:
-        KeyFileError: a key file is missing, unsafe or malformed, the
-            passphrase is empty, or a file cannot be written.
+        KeyFileError: a key file is missing, unsafe or malformed, one already
+            encrypted does not open with ``passphrase``, the passphrase is
+            empty, or a file cannot be written.
     """
+    files = [(config.path(config.keys.signing), SigningKey), (config.path(config.keys.encryption), EncryptionKey)]
+    tls_key = config.path(config.keys.tls_key)
+    has_tls = tls_key.exists() or not config.server.plaintext
+    clear = [(p, kind) for p, kind in files if not is_encrypted_key_file(p)]
+    tls_clear = has_tls and not is_encrypted_tls_key(tls_key)
+    if not clear and not tls_clear:
+        return []
+    # The node opens every key file with one passphrase: files encrypted earlier (a node made
+    # with --encrypt-keys before the TLS key was encrypted too) must open with this one.
+    for path, kind in files:
+        if (path, kind) not in clear:
+            load_private_key_file(path, kind, passphrase=passphrase)
+    if has_tls and not tls_clear:
+        cert = config.path(config.keys.tls_certificate)
+        load_tls_files(tls_key, cert, config.node.id, passphrase=_as_bytes(passphrase))
     done = []
-    for path, kind in (
-        (config.path(config.keys.signing), SigningKey),
-        (config.path(config.keys.encryption), EncryptionKey),
-    ):
-        if is_encrypted_key_file(path):
-            continue
+    for path, kind in clear:
         encrypt_private_key_file(path, kind, passphrase)
         done.append(path)
+    if tls_clear and encrypt_tls_key_file(tls_key, _as_bytes(passphrase)):
+        done.append(tls_key)
     return done
 
 
@@ -277,13 +327,16 @@ def parse_identity_file(text: str, where: str, *, local_settings: bool = False) 
     verify with the identity key it names.
 
     Raises:
-        ConfigError: not an identity file, or inconsistent.
+        ConfigError: not an identity file, or inconsistent, or a text field
+            (signed or readable) holds control characters.
         CryptoError: the signature does not verify.
     """
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ConfigError(f"{where}: not an identity file (invalid JSON at line {exc.lineno}: {exc.msg})") from exc
+    except RecursionError as exc:
+        raise ConfigError(f"{where}: not an identity file (JSON nested too deeply)") from exc
     if not isinstance(doc, dict) or doc.get("format") != IDENTITY_FILE_FORMAT:
         raise ConfigError(f"{where}: not a Tamga identity file (format must be {IDENTITY_FILE_FORMAT!r})")
     try:
@@ -293,8 +346,17 @@ def parse_identity_file(text: str, where: str, *, local_settings: bool = False) 
         raise ConfigError(f"{where}: signed_identity is not valid base64 protobuf") from exc
     try:
         peer = read_identity(signed)
+    except IdentityTextError as exc:
+        raise ConfigError(f"{where}: {exc}") from exc
     except CryptoError as exc:
         raise CryptoError(f"{where}: {exc}; the file was changed or is not from that node") from exc
+    for key, value in _json_strings(doc):
+        found = control_characters(value)
+        if found:
+            raise ConfigError(
+                f"{where}: field {key!r} holds control characters ({', '.join(found[:8])}); refused: "
+                "text in an identity file must be printable"
+            )
     for key, signed_value in (
         ("node_id", peer.node_id),
         ("country", peer.country),
@@ -317,6 +379,22 @@ def parse_identity_file(text: str, where: str, *, local_settings: bool = False) 
     if local_settings and isinstance(local, dict) and local.get("endpoints"):
         peer.endpoints = tuple(str(e) for e in local["endpoints"])
     return PeerFile(peer, doc)
+
+
+def _json_strings(value: Any, where: str = "") -> list[tuple[str, str]]:
+    """(path, text) of every string in a JSON document (keys included), e.g. ``local.endpoints[0]``."""
+    if isinstance(value, str):
+        return [(where or "(document)", value)]
+    found: list[tuple[str, str]] = []
+    if isinstance(value, dict):
+        for k, v in value.items():
+            path = f"{where}.{k}" if where else str(k)
+            found.append((f"{path} (the key)", str(k)))
+            found.extend(_json_strings(v, path))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            found.extend(_json_strings(v, f"{where}[{i}]"))
+    return found
 
 
 def add_peer(config: Config, identity_path: Path, *, endpoint: str | None = None, replace: bool = False) -> Peer:
@@ -354,6 +432,7 @@ def add_peer(config: Config, identity_path: Path, *, endpoint: str | None = None
             )
     tmp = target.with_suffix(".tmp")
     tmp.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", "utf-8")
+    _no_write_for_others(tmp)  # a pinned identity others could rewrite would let them choose the peer's keys
     os.replace(tmp, target)
     return peer
 

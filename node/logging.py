@@ -120,6 +120,24 @@ class _Output:
         """Each write is already flushed (or counted lost)."""
 
 
+def _escape_for_terminal(logger: Any, method: str, event: dict[str, Any]) -> dict[str, Any]:
+    """Every value of ``event`` as text that cannot move the cursor or reorder a line (console output only).
+
+    A traceback keeps its line breaks; every other value is shown on its line.
+    The ``_record`` and ``_from_structlog`` keys of stdlib records are left for
+    structlog's formatter, which removes them.
+    """
+    from tamga.terminal import safe
+
+    out: dict[str, Any] = {}
+    for key, value in event.items():
+        if isinstance(value, bool | int | float) or value is None or key.startswith("_"):
+            out[key] = value
+        else:
+            out[key] = safe(value, newlines=key in ("exception", "stack"))
+    return out
+
+
 def get_logger(name: str) -> Any:
     """A logger whose events carry ``logger=name``."""
     return _Logger(name)
@@ -147,8 +165,12 @@ def configure_logging(level: str = "info", fmt: str = "auto", stream: TextIO | N
     renderer: Any
     if fmt == "json":
         shared.append(structlog.processors.format_exc_info)
+        # json.dumps' ensure_ascii (the default) escapes every control character, C1 and bidi override.
         renderer = structlog.processors.JSONRenderer()
     else:
+        # The console is a terminal: text a peer controls (a sender id, a gRPC status message, a
+        # receipt's detail) is escaped before it reaches it, tracebacks included.
+        shared.extend([structlog.processors.format_exc_info, _escape_for_terminal])
         renderer = structlog.dev.ConsoleRenderer(colors=stream.isatty())
 
     def lost_line(count: int) -> str:

@@ -147,7 +147,8 @@ class FederationState:
         if self.chain:
             raise ManifestError(f"{self.manifests_dir}: this node already holds a federation manifest")
         verified = verify_genesis(signed)
-        self.manifests_dir.mkdir(parents=True, exist_ok=True)
+        self.folder.mkdir(mode=0o755, parents=True, exist_ok=True)  # 0755 whatever the umask: 'tamga run'
+        self.manifests_dir.mkdir(mode=0o755, exist_ok=True)  # refuses a chain others may write (config.py)
         write_atomically(self.manifests_dir / "v000001.pb", signed.SerializeToString())
         self.chain = [verified]
         return verified
@@ -216,7 +217,7 @@ class FederationState:
                 problems.append(str(exc))
                 continue
             if rev is not None:
-                self.revocations_dir.mkdir(parents=True, exist_ok=True)
+                self.revocations_dir.mkdir(mode=0o755, parents=True, exist_ok=True)
                 name = f"{rev.node_id}--{rev.key_id.replace(':', '-')}.pb"
                 write_atomically(self.revocations_dir / name, raw.SerializeToString())
                 new.append(rev)

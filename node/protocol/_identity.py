@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from google.protobuf.message import DecodeError
+from google.protobuf.message import DecodeError, Message
 from tamga.crypto import (
     CRYPTO_PROFILE_V1,
     Channel,
@@ -17,6 +17,7 @@ from tamga.crypto import (
 )
 from tamga.errors import CryptoError
 from tamga.protocol._time import to_nanos
+from tamga.terminal import control_characters
 from tamga.v1 import identity_pb2
 
 __all__ = [
@@ -24,9 +25,11 @@ __all__ = [
     "PROTOCOL_VERSION",
     "SUPPORTED_CRYPTO_PROFILES",
     "SUPPORTED_PROTOCOL_VERSIONS",
+    "IdentityTextError",
     "LocalIdentity",
     "Peer",
     "PeerDirectory",
+    "check_identity_text",
     "check_node_id",
     "read_identity",
 ]
@@ -46,6 +49,45 @@ def check_node_id(node_id: str) -> str:
             f"node id {node_id!r} must be 1-63 letters, digits, '.', '_' or '-', starting with a letter or digit"
         )
     return node_id
+
+
+class IdentityTextError(CryptoError):
+    """A signed identity document whose text holds control characters (refused, never printed raw)."""
+
+
+def _text_fields(message: Message, prefix: str = "") -> Iterator[tuple[str, str]]:
+    """(field name, value) of every string in ``message`` and its sub-messages, repeated ones numbered."""
+    for fd, value in message.ListFields():
+        name = f"{prefix}{fd.name}"
+        values = list(value) if fd.is_repeated else [value]
+        for i, v in enumerate(values):
+            where = f"{name}[{i}]" if fd.is_repeated else name
+            if isinstance(v, str):
+                yield where, v
+            elif fd.type == fd.TYPE_MESSAGE:
+                yield from _text_fields(v, f"{where}.")
+
+
+def check_identity_text(ident: identity_pb2.NodeIdentity) -> None:
+    """Refuse an identity whose text fields hold control characters.
+
+    The authority, country, endpoints and key ids are shown to an operator
+    (``tamga peer add`` prints the authority right where the fingerprint is
+    compared); an escape sequence there could clear the screen or forge the
+    line. Such a document is refused, naming the field and the characters
+    as escapes.
+
+    Raises:
+        IdentityTextError: naming the first such field.
+    """
+    for where, value in _text_fields(ident):
+        found = control_characters(value)
+        if found:
+            raise IdentityTextError(
+                f"identity document of {ident.node_id if _NODE_ID.fullmatch(ident.node_id) else 'a node'}: "
+                f"field {where!r} holds control characters ({', '.join(found[:8])}"
+                f"{', ...' if len(found) > 8 else ''}); refused: text in an identity must be printable"
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,8 +166,13 @@ def read_identity(signed: identity_pb2.SignedIdentity) -> Peer:
     The document must be signed by the identity key it names; that signature
     binds the encryption key to the identity.
 
+    A document whose text fields (authority, country, endpoints, key ids,
+    any string) hold control characters is refused: they would reach an
+    operator's terminal.
+
     Raises:
         CryptoError: the document is malformed or its signature does not verify.
+        IdentityTextError: (a CryptoError) a text field holds control characters.
     """
     try:
         ident = identity_pb2.NodeIdentity.FromString(signed.identity)
@@ -138,6 +185,7 @@ def read_identity(signed: identity_pb2.SignedIdentity) -> Peer:
     except ValueError as exc:
         raise CryptoError(f"identity document: {exc}") from exc
     verify_key.verify(IDENTITY_PURPOSE, signed.signature, signed.identity)
+    check_identity_text(ident)
     return Peer(
         node_id=ident.node_id,
         country=ident.country,

@@ -23,6 +23,8 @@ and traffic patterns from an observer and keeps unknown clients out.
 
 from __future__ import annotations
 
+import base64
+import contextlib
 import datetime
 import hashlib
 import os
@@ -34,8 +36,10 @@ from pathlib import Path
 import grpc
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives import hashes, padding, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 from cryptography.x509.oid import NameOID
 from tamga.errors import CryptoError, KeyFileError
 from tamga.logging import get_logger
@@ -49,6 +53,8 @@ __all__ = [
     "check_peer_certificate",
     "client_credentials",
     "create_tls_files",
+    "encrypt_tls_key_file",
+    "encrypted_key_pem",
     "generate_tls_identity",
     "is_encrypted_tls_key",
     "load_tls_files",
@@ -116,14 +122,135 @@ def generate_tls_identity(node_id: str, *, now: float, validity_days: int = TLS_
     return TlsIdentity(key_pem=key_pem, certificate=cert.public_bytes(serialization.Encoding.DER))
 
 
-def create_tls_files(key_path: Path, cert_path: Path, node_id: str, *, now: float) -> TlsIdentity:
+# -- the TLS key encrypted with the node's passphrase: PKCS#8, PBES2 with scrypt -------------
+#
+# cryptography's BestAvailableEncryption writes PBKDF2 with 2048 iterations: a stolen keys
+# folder would let an attacker guess the passphrase (the same one that protects the Argon2id
+# key files) a thousand times faster through the TLS key than through them. So the key is
+# written as a standard PKCS#8 EncryptedPrivateKeyInfo with scrypt and AES-256-CBC, which
+# cryptography and openssl ('openssl pkcs8 -in tls.key') both read with the passphrase. The
+# scrypt parameters are the largest OpenSSL accepts by default (16 MiB), run 8 times (p).
+
+SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**14, 8, 8
+_OID_PBES2 = "1.2.840.113549.1.5.13"
+_OID_SCRYPT = "1.3.6.1.4.1.11591.4.11"
+_OID_AES256_CBC = "2.16.840.1.101.3.4.1.42"
+
+
+def _der(tag: int, body: bytes) -> bytes:
+    n = len(body)
+    if n < 0x80:
+        return bytes([tag, n]) + body
+    size = n.to_bytes((n.bit_length() + 7) // 8, "big")
+    return bytes([tag, 0x80 | len(size)]) + size + body
+
+
+def _der_int(value: int) -> bytes:
+    return _der(0x02, value.to_bytes(value.bit_length() // 8 + 1, "big"))
+
+
+def _der_oid(dotted: str) -> bytes:
+    first, second, *rest = (int(x) for x in dotted.split("."))
+    out = bytearray([40 * first + second])
+    for arc in rest:
+        chunk = [arc & 0x7F]
+        arc >>= 7
+        while arc:
+            chunk.append(0x80 | (arc & 0x7F))
+            arc >>= 7
+        out.extend(reversed(chunk))
+    return _der(0x06, bytes(out))
+
+
+def _der_seq(*parts: bytes) -> bytes:
+    return _der(0x30, b"".join(parts))
+
+
+def encrypted_key_pem(key: ec.EllipticCurvePrivateKey, passphrase: bytes, *, n: int = SCRYPT_N) -> bytes:
+    """``key`` as an encrypted PKCS#8 PEM (PBES2: scrypt, AES-256-CBC), opened with ``passphrase``.
+
+    Args:
+        n: scrypt's cost (tests may lower it; keep the default).
+    """
+    if not passphrase:
+        raise KeyFileError("the passphrase is empty; an encrypted TLS key needs a non-empty passphrase")
+    plain = key.private_bytes(
+        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    salt, iv = os.urandom(16), os.urandom(16)
+    aes_key = Scrypt(salt=salt, length=32, n=n, r=SCRYPT_R, p=SCRYPT_P).derive(passphrase)
+    padder = padding.PKCS7(128).padder()
+    padded = padder.update(plain) + padder.finalize()
+    encryptor = Cipher(algorithms.AES(aes_key), modes.CBC(iv)).encryptor()
+    sealed = encryptor.update(padded) + encryptor.finalize()
+    kdf = _der_seq(
+        _der_oid(_OID_SCRYPT),
+        _der_seq(_der(0x04, salt), _der_int(n), _der_int(SCRYPT_R), _der_int(SCRYPT_P), _der_int(32)),
+    )
+    scheme = _der_seq(_der_oid(_OID_AES256_CBC), _der(0x04, iv))
+    info = _der_seq(_der_seq(_der_oid(_OID_PBES2), _der_seq(kdf, scheme)), _der(0x04, sealed))
+    b64 = base64.encodebytes(info).replace(b"\n", b"")
+    lines = [b64[i : i + 64] for i in range(0, len(b64), 64)]
+    return b"-----BEGIN ENCRYPTED PRIVATE KEY-----\n" + b"\n".join(lines) + b"\n-----END ENCRYPTED PRIVATE KEY-----\n"
+
+
+def encrypt_tls_key_file(path: Path, passphrase: bytes, *, n: int = SCRYPT_N) -> bool:
+    """Replace a clear TLS key file by the same key encrypted with ``passphrase`` (see :func:`encrypted_key_pem`).
+
+    The encrypted copy is written next to it (0600, fsynced), read back with
+    the passphrase and compared, then renamed over the clear file: a crash
+    leaves one of the two, never neither.
+
+    Returns:
+        True if the file was encrypted now, False if it already was.
+
+    Raises:
+        KeyFileError: the file is missing, unsafe or malformed, or cannot be replaced.
+    """
+    if is_encrypted_tls_key(path):
+        return False
+    key = _read_private_key(path, None)
+    tmp = path.with_name(f".{path.name}.encrypting")
+    with contextlib.suppress(FileNotFoundError):
+        tmp.unlink()  # left by an interrupted earlier run; the clear file is still in place
+    _write_new(tmp, encrypted_key_pem(key, passphrase, n=n), 0o600, "TLS key")
+    try:
+        again = _read_private_key(tmp, passphrase)
+        if again.private_numbers() != key.private_numbers():
+            raise KeyFileError(f"{path}: the encrypted copy does not give back the same key; left unchanged")
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+    with contextlib.suppress(OSError):
+        fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    return True
+
+
+def create_tls_files(
+    key_path: Path, cert_path: Path, node_id: str, *, now: float, passphrase: bytes | None = None
+) -> TlsIdentity:
     """Generate the node's TLS key (file 0600) and certificate (PEM) into new files.
+
+    Args:
+        passphrase: Encrypt the key file with it (see :func:`encrypted_key_pem`);
+            None writes it in the clear (its mode protects it).
 
     Raises:
         KeyFileError: a file is already there or cannot be written.
     """
     tls = generate_tls_identity(node_id, now=now)
-    _write_new(key_path, tls.key_pem, 0o600, "TLS key")
+    data = tls.key_pem
+    if passphrase is not None:
+        key = serialization.load_pem_private_key(tls.key_pem, password=None)
+        assert isinstance(key, ec.EllipticCurvePrivateKey)
+        data = encrypted_key_pem(key, passphrase)
+    _write_new(key_path, data, 0o600, "TLS key")
     _write_new(cert_path, tls.certificate_pem, 0o644, "TLS certificate")
     return tls
 
@@ -152,13 +279,12 @@ def is_encrypted_tls_key(path: Path) -> bool:
     return b"-----BEGIN ENCRYPTED PRIVATE KEY-----" in head or b"Proc-Type: 4,ENCRYPTED" in head
 
 
-def load_tls_files(key_path: Path, cert_path: Path, node_id: str, *, passphrase: bytes | None = None) -> TlsIdentity:
-    """Read and check the node's TLS key and certificate.
+def _read_private_key(key_path: Path, passphrase: bytes | None) -> ec.EllipticCurvePrivateKey:
+    """The TLS key in ``key_path``, checked: owner-only, PEM, ECDSA P-256.
 
     Raises:
-        KeyFileError: a file is missing, unreadable, the key is readable by group
-            or others, a file is malformed, the key does not belong to the
-            certificate, or the certificate is not for this node.
+        KeyFileError: missing, unreadable, accessible to group or others,
+            malformed, encrypted without a passphrase or with another one.
     """
     try:
         st = key_path.stat()
@@ -176,11 +302,8 @@ def load_tls_files(key_path: Path, cert_path: Path, node_id: str, *, passphrase:
         )
     try:
         key_data = key_path.read_bytes()
-        cert_data = cert_path.read_bytes()
-    except FileNotFoundError as exc:
-        raise KeyFileError(f"{exc.filename}: TLS file not found") from exc
     except OSError as exc:
-        raise KeyFileError(f"{exc.filename}: cannot read TLS file: {exc.strerror}") from exc
+        raise KeyFileError(f"{key_path}: cannot read TLS key file: {exc.strerror}") from exc
     try:
         key = serialization.load_pem_private_key(key_data, password=passphrase)
     except TypeError as exc:
@@ -194,6 +317,24 @@ def load_tls_files(key_path: Path, cert_path: Path, node_id: str, *, passphrase:
         raise KeyFileError(f"{key_path}: not a PEM private key, or wrong passphrase ({exc})") from exc
     if not isinstance(key, ec.EllipticCurvePrivateKey) or not isinstance(key.curve, ec.SECP256R1):
         raise KeyFileError(f"{key_path}: the TLS key must be an ECDSA P-256 key")
+    return key
+
+
+def load_tls_files(key_path: Path, cert_path: Path, node_id: str, *, passphrase: bytes | None = None) -> TlsIdentity:
+    """Read and check the node's TLS key and certificate.
+
+    Raises:
+        KeyFileError: a file is missing, unreadable, the key is readable by group
+            or others, a file is malformed, the key does not belong to the
+            certificate, or the certificate is not for this node.
+    """
+    key = _read_private_key(key_path, passphrase)
+    try:
+        cert_data = cert_path.read_bytes()
+    except FileNotFoundError as exc:
+        raise KeyFileError(f"{exc.filename}: TLS file not found") from exc
+    except OSError as exc:
+        raise KeyFileError(f"{exc.filename}: cannot read TLS file: {exc.strerror}") from exc
     try:
         cert = x509.load_pem_x509_certificate(cert_data)
     except ValueError as exc:

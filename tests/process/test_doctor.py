@@ -127,13 +127,13 @@ def test_a_healthy_node_is_all_ok(kz: Path) -> None:
     code, lines, info = doctor(kz)
     assert code == 0, info
     checks = lines[:-1]
-    for name in ("config", "store", "keys", "federation", "folders", "disk space"):
+    for name in ("config", "permissions", "store", "keys", "federation", "folders", "disk space"):
         assert any(line.startswith(f"OK       {name}: ") for line in checks), f"no OK line for {name}\n{info}"
     assert all(line.startswith("OK ") for line in checks), info
     store_line = next(line for line in checks if line.startswith("OK       store: "))
     assert str(store_of(kz)) in store_line, info
     assert f"outbox: {QUEUED} row(s) readable ({QUEUED} queued)" in store_line, info
-    assert lines[-1].startswith("all 6 checks OK"), info
+    assert lines[-1].startswith("all 7 checks OK"), info
 
 
 @pytest.mark.parametrize("damage", sorted(DAMAGE))

@@ -45,7 +45,7 @@ def _no_passphrase_in_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def encrypted_node(tmp_path: Path) -> InitNode:
     node = init_node(tmp_path, "KZ")
-    assert len(encrypt_key_files(load_config(node.home), PASSPHRASE)) == 2
+    assert len(encrypt_key_files(load_config(node.home), PASSPHRASE)) == 3  # signing, encryption, TLS
     return node
 
 

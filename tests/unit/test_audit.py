@@ -318,3 +318,44 @@ def test_seals_made_before_a_key_rotation_verify_with_the_key_of_their_time(db: 
     stranger = SigningKey.from_seed(bytes(range(2, 34)), version=1)
     forged = audit.verify_entries(audit.read_entries(db), node_id="KZ", verify_key=[stranger.public, new_key.public])
     assert any(p.startswith("seq 10: forged seal") for p in forged.problems)
+
+
+def test_with_a_partial_key_set_a_seal_by_another_key_id_is_unverified_not_forged(db: Path) -> None:
+    """An identity file holds one key: a seal by a later key cannot be checked with it, and says so."""
+    new_key = SigningKey.from_seed(bytes(range(1, 33)), version=2)
+
+    async def more() -> None:
+        store = await Store.open(db)
+        try:
+            await store.enqueue([sealed("m9", 19)], source="b.json", now=20.0)
+            assert await store.seal_audit(AuditSigner("KZ", new_key), now=21.0) == 12
+        finally:
+            await store.close()
+
+    asyncio.run(more())
+    where = ("this identity file", "verify with --manifest")
+    doc = audit.export_range(db, node_id="KZ", from_seq=1, to_seq=12)
+    rep = audit.verify_export(doc, node_id="KZ", verify_key=[KEY.public], where="x.json", partial_keys=where)
+    assert rep.intact and not rep.verified
+    assert rep.problems == []
+    assert rep.unverified == [
+        "seq 12: seal signed by key ed25519:2, not in this identity file: verify with --manifest",
+        "the range 1-12 is not covered by a good seal (sealed through 10)",
+    ]
+    assert rep.sealed_through == 10  # the seal of the identity file's key still vouches for what it covers
+    both = audit.verify_export(
+        doc, node_id="KZ", verify_key=[KEY.public, new_key.public], where="x.json", partial_keys=where
+    )
+    assert both.verified and both.sealed_through == 12
+    # A seal naming a key the verifier holds, but not made by it, is still forged.
+    forged = audit.export_range(db, node_id="KZ", from_seq=1, to_seq=12)
+    forged["entries"][-1]["signature"] = SigningKey.generate().sign(audit.SEAL_PURPOSE, b"x").hex()
+    rep = audit.verify_export(
+        forged, node_id="KZ", verify_key=[KEY.public, new_key.public], where="x.json", partial_keys=where
+    )
+    assert any(p.startswith("seq 12: forged seal") for p in rep.problems)
+    # Only the range after the identity file's seal is left unchecked: not a pass, not tampering.
+    only_new = audit.export_range(db, node_id="KZ", from_seq=11, to_seq=12)
+    rep = audit.verify_export(only_new, node_id="KZ", verify_key=[KEY.public], where="x.json", partial_keys=where)
+    assert rep.problems == [] and len(rep.unverified) == 2
+    assert rep.unverified[1].startswith("the range 11-12 is not covered by a good seal")

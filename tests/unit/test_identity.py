@@ -15,7 +15,7 @@ from tamga.protocol import (
     check_node_id,
     read_identity,
 )
-from tamga.protocol._identity import IDENTITY_PURPOSE
+from tamga.protocol._identity import IDENTITY_PURPOSE, IdentityTextError
 from tamga.v1 import identity_pb2
 
 ISSUED_AT = 1_700_000_000.5  # exact: int(ISSUED_AT * 1e9) has no rounding error
@@ -198,6 +198,45 @@ def test_properly_signed_but_invalid_document(kz, field, value):
     signed = identity_pb2.SignedIdentity(identity=body, signature=kz.signing_key.sign(IDENTITY_PURPOSE, body))
     with pytest.raises(CryptoError):
         read_identity(signed)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "shown"),
+    [
+        ("authority", "\x1b[2J\x1b[HState Revenue Committee", "\\x1b"),
+        ("authority", "State Revenue \u202eCommittee", "\\u202e"),
+        ("country", "K\x9bZ", "\\x9b"),
+        ("endpoints", ["kz.example:7443", "kz.example:7443\r\nforged line"], "\\x0d"),
+        ("signing_key.key_id", "ed25519:1\x1b[0m", "\\x1b"),
+        ("crypto_profiles", ["tamga-v1\x07"], "\\x07"),
+    ],
+)
+def test_properly_signed_document_with_control_characters_in_its_text_is_refused(kz, field, value, shown):
+    ident = identity_pb2.NodeIdentity.FromString(kz.identity_document(ENDPOINTS, ISSUED_AT).identity)
+    target = ident
+    *path, last = field.split(".")
+    for name in path:
+        target = getattr(target, name)
+    if isinstance(value, list):
+        del getattr(target, last)[:]
+        getattr(target, last).extend(value)
+    else:
+        setattr(target, last, value)
+    body = ident.SerializeToString()
+    signed = identity_pb2.SignedIdentity(identity=body, signature=kz.signing_key.sign(IDENTITY_PURPOSE, body))
+    with pytest.raises(IdentityTextError) as err:
+        read_identity(signed)
+    message = str(err.value)
+    name = field if not isinstance(value, list) else f"{field}[{len(value) - 1}]"
+    assert repr(name) in message and shown in message, message
+    assert message.isprintable(), "the refusal itself must not carry the characters"
+
+
+def test_other_scripts_and_zero_width_joiners_are_not_control_characters():
+    # Persian (with a zero-width non-joiner), Russian, Chinese.
+    text = "\u06af\u0645\u0631\u06a9 \u200c\u0627\u06cc\u0631\u0627\u0646 \u0413\u0422\u041a \u6d77\u5173"
+    peer = read_identity(make_local(authority=text).identity_document(ENDPOINTS, ISSUED_AT))
+    assert peer.authority == text
 
 
 # -- node ids ------------------------------------------------------------------

@@ -418,20 +418,97 @@ def test_clear_keys_need_no_passphrase_and_never_read_the_passphrase_file(tmp_pa
 def test_encrypt_key_files_of_an_existing_node(tmp_path):
     from tamga.crypto import is_encrypted_key_file
     from tamga.home import encrypt_key_files, load_local_identity
+    from tamga.transport import is_encrypted_tls_key
 
     home = _home(tmp_path)
     cfg = _config(home)
     before = load_local_identity(cfg, environ={})
     done = encrypt_key_files(cfg, PASSPHRASE)
-    assert done == [home / "keys" / "signing.key", home / "keys" / "encryption.key"]
-    assert all(is_encrypted_key_file(p) and mode_of(p) == 0o600 for p in done)
+    assert done == [home / "keys" / "signing.key", home / "keys" / "encryption.key", home / "keys" / "tls.key"]
+    assert all(is_encrypted_key_file(p) and mode_of(p) == 0o600 for p in done[:2])
+    assert is_encrypted_tls_key(done[2]) and mode_of(done[2]) == 0o600
     assert sorted(p.name for p in (home / "keys").iterdir() if p.name.endswith(".key")) == [
         "encryption.key",
         "signing.key",
-        *(["tls.key"] if (home / "keys" / "tls.key").exists() else []),
+        "tls.key",
     ]
     after = load_local_identity(cfg, environ={"TAMGA_KEY_PASSPHRASE": PASSPHRASE})
     assert after.signing_key.public == before.signing_key.public
     assert after.encryption_key.public == before.encryption_key.public
+    assert after.tls_key == before.tls_key and after.tls_certificate == before.tls_certificate
     assert encrypt_key_files(cfg, "another") == []  # already encrypted: left alone
     assert load_local_identity(cfg, passphrase=PASSPHRASE).node_id == "KZ"
+
+
+# -- the TLS key under the same passphrase ---------------------------------------------------
+
+SCRYPT_OID = bytes.fromhex("06092b06010401da47040b")  # 1.3.6.1.4.1.11591.4.11, DER
+PBKDF2_OID = bytes.fromhex("06092a864886f70d01050c")  # 1.2.840.113549.1.5.12, DER
+
+
+def _pem_der(path) -> bytes:
+    lines = path.read_text("ascii").strip().splitlines()
+    assert lines[0] == "-----BEGIN ENCRYPTED PRIVATE KEY-----" and lines[-1] == "-----END ENCRYPTED PRIVATE KEY-----"
+    return base64.b64decode("".join(lines[1:-1]))
+
+
+def test_init_with_a_passphrase_encrypts_the_tls_key_too_with_scrypt(tmp_path):
+    from cryptography.hazmat.primitives import serialization
+    from tamga.home import load_local_identity
+
+    home = _home(tmp_path, PASSPHRASE)
+    key = home / "keys" / "tls.key"
+    assert mode_of(key) == 0o600
+    der = _pem_der(key)
+    # PBES2 with scrypt (not PBKDF2 with 2048 iterations): guessing the passphrase through the
+    # TLS key costs about as much as through the Argon2id key files.
+    assert SCRYPT_OID in der and PBKDF2_OID not in der
+    with pytest.raises(TypeError):  # encrypted: no key without the passphrase
+        serialization.load_pem_private_key(key.read_bytes(), password=None)
+    opened = serialization.load_pem_private_key(key.read_bytes(), password=PASSPHRASE.encode())
+    local = load_local_identity(_config(home), environ={"TAMGA_KEY_PASSPHRASE": PASSPHRASE})
+    assert (
+        opened.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        == local.tls_key
+    )
+    with pytest.raises(KeyFileError, match=r"wrong passphrase"):
+        load_local_identity(_config(home), passphrase="not the passphrase")
+
+
+def test_keys_encrypt_refuses_a_passphrase_the_encrypted_files_do_not_open_with(tmp_path):
+    from tamga.home import encrypt_key_files, load_local_identity
+    from tamga.transport import is_encrypted_tls_key
+
+    home = _home(tmp_path)
+    cfg = _config(home)
+    tls_key = home / "keys" / "tls.key"
+    # A node whose signing and encryption keys were encrypted before the TLS key was.
+    for name, kind in (("signing.key", SigningKey), ("encryption.key", EncryptionKey)):
+        from tamga.crypto import encrypt_private_key_file
+
+        encrypt_private_key_file(home / "keys" / name, kind, PASSPHRASE, **FAST_KDF)
+    before = tls_key.read_bytes()
+    with pytest.raises(KeyFileError, match=r"signing\.key: wrong passphrase"):
+        encrypt_key_files(cfg, "another passphrase")
+    assert tls_key.read_bytes() == before and not is_encrypted_tls_key(tls_key)
+    assert encrypt_key_files(cfg, PASSPHRASE) == [tls_key]
+    assert load_local_identity(cfg, passphrase=PASSPHRASE).tls_key
+
+
+def test_doctor_names_a_clear_tls_key_beside_encrypted_keys_until_keys_encrypt_fixes_it(tmp_path, monkeypatch):
+    """A node made with --encrypt-keys before the TLS key was encrypted too: doctor says so, and how to fix it."""
+    from tamga.crypto import encrypt_private_key_file
+    from tamga.doctor import diagnose
+    from tamga.home import encrypt_key_files
+
+    home = _home(tmp_path)
+    for name, kind in (("signing.key", SigningKey), ("encryption.key", EncryptionKey)):
+        encrypt_private_key_file(home / "keys" / name, kind, PASSPHRASE, **FAST_KDF)
+    monkeypatch.setenv("TAMGA_KEY_PASSPHRASE", PASSPHRASE)
+    [keys] = [c for c in diagnose(home) if c.name == "keys"]
+    assert not keys.ok and str(home / "keys" / "tls.key") in keys.detail and "tamga keys encrypt" in keys.detail
+    assert encrypt_key_files(_config(home), PASSPHRASE) == [home / "keys" / "tls.key"]
+    [keys] = [c for c in diagnose(home) if c.name == "keys"]
+    assert keys.ok and "TLS key (encrypted too)" in keys.detail

@@ -44,3 +44,31 @@ def test_console_format_on_request() -> None:
     text = out.getvalue()
     assert "node_started" in text and "node" in text
     assert not text.lstrip().startswith("{")
+
+
+def test_console_output_escapes_text_a_peer_controls() -> None:
+    import logging
+
+    out = io.StringIO()
+    configure_logging("info", "console", stream=out)
+    get_logger("tamga.test_console").warning("envelope_refused", sender="UZ\x1b[2J\x1b[H", detail="ok\u202e\x9b31m")
+    logging.getLogger("grpc").warning("peer said %s", "\x1b]0;title\x07")
+    try:
+        raise ValueError("bad \x1b[2J")
+    except ValueError:
+        get_logger("tamga.test_console").exception("handler_failed")
+    text = out.getvalue()
+    for raw in ("\x1b", "\x9b", "\u202e", "\x07"):
+        assert raw not in text, repr(text)
+    assert "UZ\\x1b[2J\\x1b[H" in text and "ok\\u202e\\x9b31m" in text and "\\x1b]0;title\\x07" in text
+    assert "Traceback" in text and "bad \\x1b[2J" in text  # the traceback keeps its lines, escaped
+
+
+def test_json_output_escapes_control_characters_and_keeps_the_text() -> None:
+    out = io.StringIO()
+    configure_logging("info", "json", stream=out)
+    get_logger("tamga.test_json").warning("envelope_refused", sender="UZ\x1b[2J\u202e\x9b")
+    line = out.getvalue()
+    for raw in ("\x1b", "\x9b", "\u202e"):
+        assert raw not in line
+    assert json.loads(line)["sender"] == "UZ\x1b[2J\u202e\x9b"
