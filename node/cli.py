@@ -244,7 +244,12 @@ def cmd_send(args: argparse.Namespace) -> int:
                 prepared = await sub.prepare(data, source=path.name, to=args.to)
                 stage = "sealing and queueing"
                 return await sub.commit(prepared)
-            except (TamgaError, KeyboardInterrupt, SystemExit, asyncio.CancelledError):
+            except TamgaError as exc:  # the file's own fault (adapter, validation, routing): say which file
+                where = f"{safe(path.name)}: "
+                if str(exc).startswith(where):
+                    raise
+                raise (_BadInput if isinstance(exc, _BadInput) else TamgaError)(f"{where}{exc}") from exc
+            except (KeyboardInterrupt, SystemExit, asyncio.CancelledError):
                 raise
             except BaseException as exc:  # RecursionError, MemoryError, an adapter's bug: one line, no traceback
                 error = unexpected_error(exc, adapter=str(getattr(adapter, "name", "?")), stage=stage)
