@@ -101,6 +101,12 @@ def cmd_init(args: argparse.Namespace) -> int:
     how = "mode 0600, encrypted with the passphrase" if passphrase is not None else "mode 0600"
     print(f"  private keys:  {config.path(config.keys.signing).parent} ({how}; never share them)")
     print(f"  fingerprint:   {local.signing_key.public.fingerprint}")
+    # What the node's authority reads out to its peers and members (they see the same in 'peer add' and
+    # 'federation sign').
+    from tamga.federation import identity_fingerprints
+
+    for line in identity_fingerprints(local.signing_key.public, local.encryption_key.public, local.tls_certificate):
+        print(f"  {line}")
     print("next: 'tamga identity export' and give the file to your peers; 'tamga peer add FILE' for theirs;")
     print("      then 'tamga run'.")
     return EXIT_OK
@@ -142,10 +148,12 @@ def cmd_peer_add(args: argparse.Namespace) -> int:
         f"{safe(', '.join(peer.endpoints), 200)}"
     )
     print(f"  fingerprint: {peer.fingerprint}")
-    if peer.tls_certificate:
-        import hashlib
+    # The same three lines, in the same format, that 'tamga identity export' prints for the peer to read
+    # out and that 'tamga federation sign' shows: one format everywhere, every hash in full, grouped.
+    from tamga.federation import identity_fingerprints
 
-        print(f"  TLS certificate SHA-256: {hashlib.sha256(peer.tls_certificate).hexdigest()}")
+    for line in identity_fingerprints(peer.verify_key, peer.encryption_key, peer.tls_certificate):
+        print(f"  {line}")
     print("  compare these with what that authority gave you by another channel;")
     print("  a running node picks up new peers when restarted.")
     return EXIT_OK

@@ -66,7 +66,7 @@ from tamga.config import Config
 from tamga.crypto import EncryptionKey, SigningKey, is_encrypted_key_file, load_private_key_file
 from tamga.errors import ManifestError, TamgaError
 from tamga.federation import current_key, peers_from_manifest
-from tamga.federation._manifest import VerifiedManifest
+from tamga.federation._manifest import VerifiedManifest, tls_fingerprint
 from tamga.federation._state import FederationState, Offer
 from tamga.logging import get_logger
 from tamga.protocol import LivePeerDirectory, LocalIdentity, MemberKey, Peer, PeerDirectory, Policy
@@ -163,9 +163,9 @@ def key_warnings(state: FederationState, local_node_id: str, now: float, days: f
                     )
         ends = _certificate_end(member.tls_certificate)
         if ends is not None and now <= ends <= now + days * 86400:
-            short = member.tls_certificate_sha256[:16]
+            full = tls_fingerprint(member.tls_certificate_sha256)  # in full, as every fingerprint is shown
             out.append(
-                KeyWarning(member.node_id, f"sha256 {short}", "TLS certificate", ends, member.node_id == local_node_id)
+                KeyWarning(member.node_id, f"sha256 {full}", "TLS certificate", ends, member.node_id == local_node_id)
             )
     return out
 

@@ -435,7 +435,18 @@ def test_peer_add_prints_the_fingerprint_init_printed(tmp_path: Path) -> None:
     assert m and m.group(1) == uz.fingerprint, describe(result)
     assert f"127.0.0.1:{uz.port}" in result.stdout
     tls_sha = json.loads(ident.read_text("utf-8"))["tls_certificate_sha256"]
-    assert len(tls_sha) == 64 and f"TLS certificate SHA-256: {tls_sha}" in result.stdout, describe(result)
+    grouped = " ".join(tls_sha[i : i + 4] for i in range(0, len(tls_sha), 4))
+    assert len(tls_sha) == 64 and f"TLS certificate SHA-256 {grouped}" in result.stdout, describe(result)
+    # One format everywhere: the three lines UZ's init printed (what its authority reads out) are the ones
+    # peer add shows, word for word.
+    read_out = [
+        line.strip()
+        for line in uz.init_output.splitlines()
+        if line.strip().startswith(("signing key ", "encryption key ", "TLS certificate "))
+    ]
+    assert len(read_out) == 3, uz.init_output
+    for line in read_out:
+        assert f"  {line}\n" in result.stdout, describe(result)
     listed = run_tamga("peer", "list", "--home", kz.home)
     assert listed.returncode == 0, describe(listed)
     assert uz.fingerprint in listed.stdout and "UZ" in listed.stdout
