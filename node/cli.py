@@ -1116,7 +1116,9 @@ def cmd_federation_show(args: argparse.Namespace) -> int:
     config = _load(args)
     doc = show_document(load_state(config), now=time.time())
     if args.json:
-        print(json.dumps(doc, indent=2, ensure_ascii=False))
+        # ensure_ascii: a member's text (written by whoever proposed it) reaches a terminal with every
+        # control character, C1 code and bidi override as a \u escape, as in 'tamga status --json'.
+        print(json.dumps(doc, indent=2, ensure_ascii=True))
         return EXIT_OK
     if doc["fork"]:
         print(f"ALARM: {safe(doc['fork'].get('message'))}")
