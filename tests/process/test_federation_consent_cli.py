@@ -126,7 +126,10 @@ def test_sign_shows_the_full_fingerprints_and_asks_before_signing(tmp_path: Path
     scratch, _, _ = init_node(tmp_path / "scratch", "PK")
     added = ok("peer", "add", uz_identity, "--home", scratch)
     assert f"fingerprint: {signing}" in added
-    assert f"TLS certificate SHA-256: {tls.replace(' ', '')}" in added
+    # One format everywhere: peer add shows the very lines UZ reads out, the TLS hash grouped as here.
+    for line in read_out:
+        assert f"  {line}\n" in added, added
+    assert f"TLS certificate SHA-256 {tls}\n" in added
 
     # No terminal to ask on and no --yes: one line, nothing signed.
     result = run_tamga("federation", "sign", proposal, "--home", homes["CN"])
