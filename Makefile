@@ -7,6 +7,9 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
+# make test runs the tests on this many pytest-xdist workers, each test file on one worker (module fixtures
+# such as a conformance target node are shared within a file). TEST_WORKERS=0 runs them in this process.
+TEST_WORKERS ?= 2
 BUF_VERSION := 1.75.0
 BUF    := $(VENV)/buf/node_modules/.bin/buf
 
@@ -29,7 +32,7 @@ demo: $(STAMP)
 test: $(STAMP) browser
 	@if command -v npm >/dev/null 2>&1; then $(MAKE) --no-print-directory lint-proto; \
 	  else echo "note: npm not found, skipping buf lint of proto/ (make lint runs it)"; fi
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 # The conformance report tests open report.html in real headless Chromium. Debian's package, installed
 # when /usr/bin/chromium is missing (needs root or sudo and apt-get).
