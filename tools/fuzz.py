@@ -791,8 +791,9 @@ class _Found(Exception):
 def run_hypothesis(runner: Runner, *, deadline: float | None = None, examples: int | None = None) -> None:
     """Hypothesis: mutated seeds and arbitrary bytes until ``deadline`` (or ``examples`` inputs).
 
-    A new crash is shrunk by hypothesis (the smallest input is the one kept);
-    then the search goes on for others.
+    A new crash is shrunk by hypothesis, then cut further by delta debugging
+    (:func:`minimise`: hypothesis's shrinking of a mutated seed may stop short);
+    the smallest input is the one kept. Then the search goes on for others.
     """
     from hypothesis import HealthCheck, given, settings
     from hypothesis import strategies as st
@@ -816,11 +817,21 @@ def run_hypothesis(runner: Runner, *, deadline: float | None = None, examples: i
             run()
         except _Found as found:
             known.add(found.sig)
+            _minimise_kept(runner, [found.sig])
         except Exception as exc:  # hypothesis reports several distinct failures at once
-            sigs = [getattr(e, "sig", None) for e in getattr(exc, "exceptions", [])]
-            known.update(s for s in sigs if s)
+            sigs = [s for s in (getattr(e, "sig", None) for e in getattr(exc, "exceptions", [])) if s]
+            known.update(sigs)
+            _minimise_kept(runner, sigs)
         if examples is not None:
             return
+
+
+def _minimise_kept(runner: Runner, sigs: list[str], seconds: float = 5.0) -> None:
+    """Cut the kept input of each crash in ``sigs`` down (the runner keeps the smallest one that still crashes)."""
+    for sig in sigs:
+        crash = runner.crashes.get(sig)
+        if crash is not None and len(crash.data) > 1:
+            minimise(runner.run, crash.data, sig, seconds=seconds)
 
 
 def minimise(check: Callable[[bytes], str | None], data: bytes, sig: str, *, seconds: float) -> bytes:
