@@ -58,7 +58,11 @@ def decode_text(data: bytes, encoding: str = "utf-8", *, adapter: str = "", sour
     try:
         codec = codecs.lookup(encoding)
     except LookupError:
-        raise AdapterError(f"unknown text encoding {encoding!r}", adapter=adapter, location=_file(source)) from None
+        codec = None
+    # A name Python knows may still be a bytes-to-bytes codec ("uu", "zlib", "base64"), not a text encoding.
+    if codec is None or not getattr(codec, "_is_text_encoding", True):
+        shown = encoding if len(encoding) <= 40 else f"{encoding[:40]}..."
+        raise AdapterError(f"unknown text encoding {shown!r}", adapter=adapter, location=_file(source)) from None
     if codec.name == "utf-8" and data.startswith(codecs.BOM_UTF8):
         data = data[len(codecs.BOM_UTF8) :]
     try:

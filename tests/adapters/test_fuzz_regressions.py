@@ -112,3 +112,14 @@ def test_edifact_segment_of_millions_of_data_elements_is_refused_with_its_place(
     # Was: 20 MiB of data element separators in one segment became 20 million lists (~3.5 GB).
     out = _decode_capped("edifact", f"{EDIFACT_HEAD!r} + b'BGM' + b'+' * (20 * 1024 * 1024) + {TERMINATOR!r}")
     assert out.startswith("refused") and "'segment': 4" in out and "'tag': 'BGM'" in out
+
+
+@pytest.mark.parametrize("adapter", ["eaeu", "asycuda", "china"])
+@pytest.mark.parametrize("encoding", ["UU", "zlib", "base64", "rot13", "hex"])
+def test_an_xml_declaration_naming_a_codec_that_is_not_a_text_encoding_is_refused(adapter: str, encoding: str) -> None:
+    # Found by make fuzz (eaeu.decode): Python knows these names, but they turn bytes into bytes, and
+    # bytes.decode raised a bare LookupError instead of the adapter's error.
+    data = f'<?xml version="1.0" encoding="{encoding}"?>\n<a/>\n'.encode("ascii")
+    with pytest.raises(AdapterError) as err:
+        load_adapter(adapter).decode(data, source="declared.xml")
+    assert "unknown text encoding" in str(err.value), err.value
