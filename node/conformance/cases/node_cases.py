@@ -1002,6 +1002,54 @@ def test_env_014_origin_is_bound_to_the_authenticated_sender(
     _nothing_kept(transcript, target, peer, before, 2)
 
 
+@case(
+    "ENV-015",
+    "Envelopes whose signed sequence number or creation time is out of range are refused with a receipt each "
+    "(SEQUENCE_OUT_OF_RANGE, MALFORMED_ENVELOPE), and the valid envelope of the same batch is accepted",
+    requirements=("FDX-ENV-15",),
+    mode="node",
+    negative=True,
+    after=("TRN-001",),
+)
+def test_env_015_out_of_range_numbers_are_refused_envelope_by_envelope(
+    peer: FakePeer, target: TargetNode, record_type: str, transcript: Any
+) -> None:
+    before = _counts(target, peer)
+
+    def huge_sequence(h: Any) -> None:
+        h.sequence = 2**64 - 1
+
+    def far_future(h: Any) -> None:
+        h.created_at.seconds = 10**13  # beyond any Timestamp (year 9999 ends at 253,402,300,799)
+
+    sent = peer.send(
+        peer.craft.with_header(peer.record(record_type), huge_sequence),
+        peer.craft.with_header(peer.record(record_type), far_future),
+        peer.craft.valid(peer.record(record_type)),
+    )
+    _log(
+        transcript,
+        "sent one batch, properly signed: sequence 2^64-1, created_at 10^13 s, and a valid envelope",
+        sent,
+    )
+    assert len(sent.receipts) == 3, f"expected a receipt for each of the 3 envelopes, got {len(sent.receipts)}"
+    _rejected(sent.receipts[0], [R.REJECT_REASON_SEQUENCE_OUT_OF_RANGE], "sequence 2^64-1")
+    _rejected(sent.receipts[1], [R.REJECT_REASON_MALFORMED_ENVELOPE, R.REJECT_REASON_STALE], "created_at 10^13 s")
+    _accepted(sent.receipts[2], "the valid envelope of the same batch")
+    if before is None:
+        transcript.step("no local interface (--target-home): only the signed receipts were checked")
+        return
+    after = _counts(target, peer)
+    assert after is not None
+    transcript.step("target status of the suite's peer", received=after["received"], refused=after["refused"])
+    assert after["received"] == before["received"] + 1, (
+        f"the target stored {after['received'] - before['received']} envelopes of a batch with one valid envelope"
+    )
+    assert after["refused"] >= before["refused"] + 2, (
+        f"the target logged {after['refused'] - before['refused']} refusal(s) for 2 refused envelopes"
+    )
+
+
 # -- RPL: replay --------------------------------------------------------------------------------------
 
 
