@@ -27,6 +27,7 @@ import hashlib
 import os
 import stat
 import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -384,13 +385,35 @@ def encrypt_private_key_file(
     if is_encrypted_key_file(path):
         raise KeyFileError(f"{path}: key file is already encrypted with a passphrase; left unchanged")
     key = load_private_key_file(path, kind)
+
+    def same_key(tmp: Path) -> bool:
+        again = load_private_key_file(tmp, kind, passphrase=secret)
+        return again.seed == key.seed and again.key_id == key.key_id
+
+    text = _key_file_text(key, secret, opslimit, memlimit)
+    replace_key_file_checked(path, lambda tmp: _write_new_0600(tmp, text), same_key)
+
+
+def replace_key_file_checked(
+    path: Path, write: Callable[[Path], None], gives_back_the_key: Callable[[Path], bool]
+) -> None:
+    """Replace a key file by an encrypted copy only once the copy is shown to give back the same key.
+
+    The copy is written beside it (``.NAME.encrypting``, removed if anything
+    fails, or if an interrupted earlier run left one), read back, then renamed
+    over the file and the folder flushed: the clear file stays until the
+    encrypted one is known to be good. Used for the node's signing, encryption
+    and TLS keys alike.
+
+    Raises:
+        KeyFileError: the copy does not give back the key; the file is left unchanged.
+    """
     tmp = path.with_name(f".{path.name}.encrypting")
     with contextlib.suppress(FileNotFoundError):
         tmp.unlink()  # left by an interrupted earlier run; the clear file is still in place
-    _write_new_0600(tmp, _key_file_text(key, secret, opslimit, memlimit))
+    write(tmp)
     try:
-        again = load_private_key_file(tmp, kind, passphrase=secret)
-        if again.seed != key.seed or again.key_id != key.key_id:
+        if not gives_back_the_key(tmp):
             raise KeyFileError(f"{path}: the encrypted copy does not give back the same key; left unchanged")
         os.replace(tmp, path)
     except BaseException:

@@ -24,7 +24,6 @@ and traffic patterns from an observer and keeps unknown clients out.
 from __future__ import annotations
 
 import base64
-import contextlib
 import datetime
 import hashlib
 import os
@@ -41,6 +40,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 from cryptography.x509.oid import NameOID
+from tamga.crypto import replace_key_file_checked
 from tamga.errors import CryptoError, KeyFileError
 from tamga.logging import get_logger
 
@@ -210,25 +210,11 @@ def encrypt_tls_key_file(path: Path, passphrase: bytes, *, n: int = SCRYPT_N) ->
     if is_encrypted_tls_key(path):
         return False
     key = _read_private_key(path, None)
-    tmp = path.with_name(f".{path.name}.encrypting")
-    with contextlib.suppress(FileNotFoundError):
-        tmp.unlink()  # left by an interrupted earlier run; the clear file is still in place
-    _write_new(tmp, encrypted_key_pem(key, passphrase, n=n), 0o600, "TLS key")
-    try:
-        again = _read_private_key(tmp, passphrase)
-        if again.private_numbers() != key.private_numbers():
-            raise KeyFileError(f"{path}: the encrypted copy does not give back the same key; left unchanged")
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
-    with contextlib.suppress(OSError):
-        fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+    replace_key_file_checked(
+        path,
+        lambda tmp: _write_new(tmp, encrypted_key_pem(key, passphrase, n=n), 0o600, "TLS key"),
+        lambda tmp: _read_private_key(tmp, passphrase).private_numbers() == key.private_numbers(),
+    )
     return True
 
 
