@@ -142,9 +142,23 @@ def test_a_store_of_schema_4_keeps_its_refusals_when_upgraded(tmp_path: Path) ->
     assert rows(db, "SELECT claimed, count FROM refused") == [("", 1)]
 
 
+async def _rejected_by_uz(store: Store, reason: int, detail: str) -> None:
+    """One record queued for UZ, then UZ's signed receipt rejecting it with ``reason`` and ``detail``."""
+    from tamga.protocol import ReceiptOutcome, Sealed
+    from tamga.v1 import envelope_pb2
+
+    await store.enqueue([Sealed("m1", "UZ", "declaration_snapshot", b"env", b"d" * 32)], source="f", now=T0)
+    await store.settle(
+        "UZ",
+        batch_id="b",
+        signed=envelope_pb2.SignedReceiptBatch(receipt_batch=b"batch", signature=b"s" * 64),
+        outcomes=[ReceiptOutcome("m1", envelope_pb2.RECEIPT_STATUS_REJECTED, reason, detail)],
+        now=T0,
+    )
+
+
 def test_what_a_peer_wrote_in_a_receipt_or_a_status_is_kept_cut_and_escaped(tmp_path: Path) -> None:
     """A rejection's detail and a delivery error come from the peer: status reads them from the store."""
-    from tamga.protocol import ReceiptOutcome, Sealed
     from tamga.v1 import envelope_pb2
 
     db = tmp_path / "t.db"
@@ -152,21 +166,7 @@ def test_what_a_peer_wrote_in_a_receipt_or_a_status_is_kept_cut_and_escaped(tmp_
 
     async def go() -> None:
         store = await Store.open(db)
-        await store.enqueue([Sealed("m1", "UZ", "declaration_snapshot", b"env", b"d" * 32)], source="f", now=T0)
-        await store.settle(
-            "UZ",
-            batch_id="b",
-            signed=envelope_pb2.SignedReceiptBatch(receipt_batch=b"batch", signature=b"s" * 64),
-            outcomes=[
-                ReceiptOutcome(
-                    "m1",
-                    envelope_pb2.RECEIPT_STATUS_REJECTED,
-                    envelope_pb2.REJECT_REASON_MALFORMED_RECORD,
-                    hostile,
-                )
-            ],
-            now=T0,
-        )
+        await _rejected_by_uz(store, envelope_pb2.REJECT_REASON_MALFORMED_RECORD, hostile)
         await store.record_failure("UZ", error=f"UNAVAILABLE: {hostile}", now=T0, retry_at=T0 + 1)
         [rejection] = await store.recent_rejections()
         assert len(rejection["detail"]) < 400 and "\x1b" not in rejection["detail"]
@@ -179,21 +179,12 @@ def test_what_a_peer_wrote_in_a_receipt_or_a_status_is_kept_cut_and_escaped(tmp_
 
 def test_a_rejection_with_a_reason_code_this_node_does_not_know_is_settled(tmp_path: Path) -> None:
     """A peer's receipt may carry a reason code newer than this node (or made up): settle it, name it by number."""
-    from tamga.protocol import ReceiptOutcome, Sealed
-    from tamga.v1 import envelope_pb2
 
     db = tmp_path / "t.db"
 
     async def go() -> None:
         store = await Store.open(db)
-        await store.enqueue([Sealed("m1", "UZ", "declaration_snapshot", b"env", b"d" * 32)], source="f", now=T0)
-        await store.settle(
-            "UZ",
-            batch_id="b",
-            signed=envelope_pb2.SignedReceiptBatch(receipt_batch=b"batch", signature=b"s" * 64),
-            outcomes=[ReceiptOutcome("m1", envelope_pb2.RECEIPT_STATUS_REJECTED, 999, "from the future")],
-            now=T0,
-        )
+        await _rejected_by_uz(store, 999, "from the future")
         [rejection] = await store.recent_rejections()
         assert rejection["reason"] == "REJECT_REASON_999"
         assert (await store.peer_status())["UZ"]["rejected"] == 1
