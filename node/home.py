@@ -320,6 +320,10 @@ class PeerFile:
     document: dict[str, Any]
 
 
+MAX_IDENTITY_FILE_CHARS = 1024 * 1024
+"""Longest identity file read (characters): real ones are a few kilobytes."""
+
+
 def parse_identity_file(text: str, where: str, *, local_settings: bool = False) -> PeerFile:
     """Check an identity file made by ``tamga identity export``.
 
@@ -331,6 +335,13 @@ def parse_identity_file(text: str, where: str, *, local_settings: bool = False) 
             (signed or readable) holds control characters.
         CryptoError: the signature does not verify.
     """
+    # Another authority wrote this file: bounded before it is parsed. A real one is a few kilobytes
+    # (keys, endpoints, a self-signed certificate).
+    if len(text) > MAX_IDENTITY_FILE_CHARS:
+        raise ConfigError(
+            f"{where}: not an identity file ({len(text):,} characters; an identity file is at most "
+            f"{MAX_IDENTITY_FILE_CHARS:,})"
+        )
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:

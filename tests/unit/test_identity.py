@@ -307,3 +307,20 @@ def test_private_key_repr_hides_the_key(make_key):
 def test_signing_key_repr_shows_the_fingerprint():
     key = SigningKey.generate()
     assert key.public.fingerprint in repr(key)
+
+
+def test_an_identity_file_over_the_size_bound_is_refused_before_it_is_parsed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another authority writes identity files: one of megabytes (or nested without end) is refused unparsed."""
+    import json
+
+    from tamga.errors import ConfigError
+    from tamga.home import MAX_IDENTITY_FILE_CHARS, parse_identity_file
+
+    parsed: list[int] = []
+    real_loads = json.loads
+    monkeypatch.setattr(json, "loads", lambda text, *a, **k: parsed.append(len(text)) or real_loads(text, *a, **k))
+    with pytest.raises(ConfigError) as err:
+        parse_identity_file("[" * (MAX_IDENTITY_FILE_CHARS + 1), "UZ.identity.json")
+    assert "UZ.identity.json: not an identity file" in str(err.value)
+    assert f"{MAX_IDENTITY_FILE_CHARS:,}" in str(err.value)
+    assert not parsed, "the oversized text was handed to the JSON parser"
